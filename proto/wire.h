@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wire: one protobuf-c envelope per SOCK_SEQPACKET datagram.
+ *
+ * Every process uses these helpers for every socket it speaks our protocols
+ * on. A datagram is at most WIRE_MSG_MAX bytes; receiving uses a buffer one
+ * byte larger so an oversize datagram shows as MSG_TRUNC instead of passing
+ * silently. Unpacking on hot paths uses a per-connection arena so no malloc
+ * happens per message; the arena is reset after each message is handled.
+ */
+#ifndef WIRE_H
+#define WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <protobuf-c/protobuf-c.h>
+
+#define WIRE_MSG_MAX	4096
+#define WIRE_FDS_MAX	8
+
+/* Expected failures of wire_recv() (positive). */
+#define WIRE_E_TRUNC	1	/* datagram or its fds did not fit */
+
+struct wire_arena {
+	uint8_t			*buf;
+	size_t			 size;
+	size_t			 used;
+	void			*spill;	/* malloc'd blocks past the buffer */
+	ProtobufCAllocator	 alloc;
+};
+
+void	wire_arena_init(struct wire_arena *a, void *buf, size_t size);
+void	wire_arena_reset(struct wire_arena *a);
+void	wire_arena_deinit(struct wire_arena *a);
+
+/*
+ * Receive one datagram into buf (WIRE_MSG_MAX + 1 bytes). fds may be NULL;
+ * otherwise *nfds is its size on entry and the count received on return
+ * (received fds are CLOEXEC). Returns the length, 0 when the peer is gone,
+ * -errno (-EAGAIN when nothing is waiting), or -EMSGSIZE for a datagram or
+ * fd set that was cut short (the fds that did arrive are closed).
+ */
+ssize_t	wire_recv(int fd, uint8_t *buf, int *fds, size_t *nfds);
+
+/* Pack m into buf (WIRE_MSG_MAX bytes). Returns the length, or 0 if m is
+ * too big or would pack to nothing (an envelope with no oneof set). */
+size_t	wire_pack(const ProtobufCMessage *m, uint8_t *buf);
+
+/* Send one packed datagram with optional fds. Returns 0 or -errno
+ * (-EAGAIN when the socket is full). Never raises SIGPIPE. */
+int	wire_send_raw(int fd, const uint8_t *buf, size_t len, const int *fds,
+	    size_t nfds);
+
+/* Pack and send. Returns 0, -EMSGSIZE (too big), or wire_send_raw()'s. */
+int	wire_send(int fd, const ProtobufCMessage *m, const int *fds,
+	    size_t nfds);
+
+/*
+ * A bounded queue of packed datagrams waiting for a full socket to drain.
+ * Used only when send() said EAGAIN, so its allocation is off the hot path.
+ */
+struct wire_queue_item;
+struct wire_queue {
+	struct wire_queue_item	*head;
+	struct wire_queue_item	*tail;
+	size_t			 count;
+	size_t			 limit;
+};
+
+void	wire_queue_init(struct wire_queue *q, size_t limit);
+void	wire_queue_deinit(struct wire_queue *q);
+/* Returns 0, -ENOBUFS when the queue is full, -ENOMEM. */
+int	wire_queue_push(struct wire_queue *q, const uint8_t *buf, size_t len);
+/* Send queued datagrams until EAGAIN or empty. Returns 0 or -errno (not
+ * -EAGAIN: a still-full socket leaves items queued and returns 0). */
+int	wire_queue_flush(struct wire_queue *q, int fd);
+
+/* Send now, or queue on EAGAIN (and whenever the queue is not empty, to
+ * keep order). Returns 0, -EMSGSIZE, -ENOBUFS (queue full) or -errno. */
+int	wire_send_queued(struct wire_queue *q, int fd,
+	    const ProtobufCMessage *m);
+
+int	wire_set_nonblock(int fd);
+
+#endif /* WIRE_H */
