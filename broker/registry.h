@@ -62,20 +62,22 @@ struct registry	*registry_free(struct registry *r);
 
 /*
  * Check a key from a peer and make it effective: a lun_mask of 0 becomes
- * all LUNs and a channel_mask of 0 all channels; cmd is zeroed when
- * any_cmd. Returns 0, or REGISTRY_E_INVALID with the reason in why
- * (odd netfn, netfn > 0x3E, IANA > 0xFFFFFF, body > 0xFF, key set on a
- * netfn that has none, LUN mask > 0x0F).
+ * all LUNs and a channel_mask of 0 all channels; cmd is zeroed (and not
+ * checked) when any_cmd. Returns 0, or REGISTRY_E_INVALID with the reason
+ * in why (odd netfn, netfn > 0x3E, cmd > 0xFF, IANA > 0xFFFFFF, body >
+ * 0xFF, IANA or body set on a netfn that has none, LUN mask > 0x0F,
+ * channel mask > 0xFFFF); k is written only on success. why may be NULL.
  */
 int	registry_key_check(struct reg_key *k, uint32_t netfn, bool any_cmd,
 	    uint32_t cmd, uint32_t iana, uint32_t body, uint32_t lun_mask,
 	    uint32_t channel_mask, char *why, size_t whylen);
 
 /*
- * Add a registration (k must have passed registry_key_check()). Returns 0
- * and the new entry in *out, REGISTRY_E_CONFLICT with the holder's entry
- * in *conflict, or -ENOMEM. An identical key held by the same owner is a
- * conflict too.
+ * Add a registration (k must have passed registry_key_check(); a key that
+ * would not is REGISTRY_E_INVALID). Returns 0 and the new entry in *out,
+ * REGISTRY_E_CONFLICT with the holder's entry in *conflict, or -ENOMEM.
+ * An identical key held by the same owner is a conflict too. out and
+ * conflict may be NULL.
  */
 int	registry_add(struct registry *r, const struct reg_key *k, void *owner,
 	    uint32_t deadline_ms, struct reg_entry **out,
@@ -85,12 +87,17 @@ int	registry_add(struct registry *r, const struct reg_key *k, void *owner,
 struct reg_entry *registry_find(struct registry *r, const struct reg_key *k,
 	    void *owner);
 
-/* Remove and free one entry (the owner unlinks owner_entry first). */
+/*
+ * Remove and free one entry (the owner unlinks owner_entry first).
+ * registry_free() frees every entry left without touching owner lists.
+ */
 void	registry_remove(struct registry *r, struct reg_entry *e);
 
 /*
- * The most specific registration serving a request; NULL if none. key is
- * the request's IANA (netfn 0x2E) or body code (0x2C), else ignored.
+ * The most specific registration serving a request; NULL if none (also for
+ * an odd netfn, netfn > 0x3E, lun > 3 or channel > 15). key is the
+ * request's IANA (netfn 0x2E) or body code (0x2C), else ignored. No
+ * allocation; O(1) for plain netfns, one hash probe for 0x2C/0x2E.
  */
 struct reg_entry *registry_lookup(const struct registry *r, uint8_t netfn,
 	    uint8_t lun, uint8_t cmd, uint8_t channel, uint32_t key);
@@ -107,7 +114,9 @@ void	registry_walk(const struct registry *r,
 
 /*
  * For Get NetFn Support: sets bit (netfn / 2) in bits[] (4 bytes: 32 even
- * netfns) when some registration serves that netfn on this LUN and channel.
+ * netfns, bit n of byte n/8) when some registration serves that netfn on
+ * this LUN and channel. Bits are ORed in: the caller clears bits[] first
+ * (and may add the broker's own netfns). Set bit = served.
  */
 void	registry_netfn_bits(const struct registry *r, uint8_t lun,
 	    uint8_t channel, uint8_t bits[4]);
@@ -115,12 +124,19 @@ void	registry_netfn_bits(const struct registry *r, uint8_t lun,
 /*
  * For Get Command Support: sets bit cmd in bits[] (32 bytes, bit n of
  * byte n/8 = cmd n) for each cmd a registration of (netfn, key) serves on
- * this LUN and channel; an any-cmd registration sets every bit.
+ * this LUN and channel; an any-cmd registration sets every bit. Bits are
+ * ORed in, set = served; the caller clears bits[] first and inverts them
+ * where the spec wants set = unsupported.
  */
 void	registry_cmd_bits(const struct registry *r, uint8_t netfn,
 	    uint32_t key, uint8_t lun, uint8_t channel, uint8_t bits[32]);
 
-/* "0x06/0x01 luns 0x0f channels 0xffff" or "0x2e iana 7154/any ..." */
+/*
+ * Short text for logs and errors: "netfn 0x06 cmd 0x01 luns 0x0f channels
+ * 0xffff", "netfn 0x2e iana 7154 cmd any luns 0x01 channels 0x8000",
+ * "netfn 0x2c body 0x00 cmd 0x00 luns 0x0f channels 0xffff". 64 bytes
+ * always suffice.
+ */
 void	registry_key_format(const struct reg_key *k, char *buf, size_t len);
 
 #endif /* REGISTRY_H */
