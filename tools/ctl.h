@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl: the pieces of ipmi-ctl that do no I/O on the control socket.
+ *
+ * ctl-parser.c turns argv into a struct ctl_params through a token table
+ * (command words match by unique prefix, as in bgpctl) and parses the hex
+ * bytes of `send`. ctl-output.c formats what the broker streams back, either
+ * as aligned text tables or as one JSON document; each record type has one
+ * text printer and one JSON printer behind struct ctl_output. Output is
+ * collected and written only when the broker's answer is complete, so an
+ * error half way through a listing never leaves half a table or a broken
+ * JSON document on stdout.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "control.pb-c.h"
+
+#define CTL_SOCKET_DEFAULT	"/run/ipmi-broker/control.sock"
+#define CTL_SOCKET_ENV		"IPMI_CTL_SOCKET"
+#define CTL_DATA_MAX		1024	/* request data bytes after cmd */
+
+/* Exit codes. */
+#define CTL_EXIT_OK		0
+#define CTL_EXIT_REFUSED	1	/* broker said no, or cc != 0x00 */
+#define CTL_EXIT_BROKER		2	/* cannot talk to the broker */
+#define CTL_EXIT_USAGE		64	/* bad command line (EX_USAGE) */
+
+/* Expected failures of the parser (positive). */
+#define CTL_E_USAGE		1	/* print usage */
+#define CTL_E_INVALID		2	/* message already in err */
+#define CTL_E_HELP		3	/* -h: usage on stdout, exit 0 */
+#define CTL_E_VERSION		4	/* --version */
+
+enum ctl_action {
+	CTL_NONE,
+	CTL_LIST,
+	CTL_HANDLERS,
+	CTL_BUSES,
+	CTL_STATS,
+	CTL_STATUS,
+	CTL_SEND,
+};
+
+struct ctl_token {
+	const char	*word;
+	enum ctl_action	 action;
+	int		 min_args;	/* operands after the command word */
+	int		 max_args;	/* -1: no limit */
+	const char	*help;
+};
+
+struct ctl_params {
+	enum ctl_action	 action;
+	const char	*socket;	/* -s, else $IPMI_CTL_SOCKET, else default */
+	int		 json;
+	int		 verbose;
+	int		 has_channel;
+	uint8_t		 channel;
+	int		 has_lun;
+	uint8_t		 lun;
+	uint8_t		 netfn;
+	uint8_t		 cmd;
+	size_t		 datalen;
+	uint8_t		 data[CTL_DATA_MAX];
+};
+
+extern const struct ctl_token ctl_tokens[];
+
+/* ctl-parser.c */
+const struct ctl_token *ctl_token_match(const struct ctl_token *table,
+	    const char *word, size_t *nmatch);
+size_t	ctl_token_candidates(const struct ctl_token *table, const char *word,
+	    char *buf, size_t len);
+int	ctl_parse_byte(const char *s, uint8_t *out);
+int	ctl_parse(int argc, char **argv, struct ctl_params *p, char *err,
+	    size_t errlen);
+void	ctl_usage(FILE *f);
+
+/* ctl-output.c: formatting helpers (exported for the unit test) */
+void	ctl_fmt_set(uint32_t mask, unsigned int nbits, char *buf, size_t len);
+void	ctl_fmt_luns(uint32_t mask, char *buf, size_t len);
+void	ctl_fmt_channels(uint32_t mask, char *buf, size_t len);
+void	ctl_fmt_usec(uint64_t us, char *buf, size_t len);
+void	ctl_fmt_uptime(uint64_t ms, char *buf, size_t len);
+const char *ctl_cc_name(unsigned int cc);
+void	ctl_json_string(FILE *f, const char *s);
+void	ctl_clean(char *dst, size_t len, const char *src);
+
+/* ctl-output.c: collecting and printing the broker's answer */
+struct ctl_out;
+
+struct ctl_out	*ctl_out_new(enum ctl_action action, int json);
+struct ctl_out	*ctl_out_free(struct ctl_out *o);
+void	ctl_out_registration(struct ctl_out *o, const Ctl__Registration *r);
+void	ctl_out_handler(struct ctl_out *o, const Ctl__HandlerInfo *h);
+void	ctl_out_bus(struct ctl_out *o, const Ctl__BusInfo *b);
+void	ctl_out_command_stat(struct ctl_out *o, const Ctl__CommandStat *s);
+void	ctl_out_counter(struct ctl_out *o, const Ctl__Counter *c);
+void	ctl_out_status(struct ctl_out *o, const Ctl__Status *s);
+void	ctl_out_send_result(struct ctl_out *o, const Ctl__SendResult *r);
+int	ctl_out_finish(struct ctl_out *o, FILE *dst);
+
+#endif /* CTL_H */
