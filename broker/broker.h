@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * broker: state shared by the broker process's files. broker.c owns the
+ * process (event loop, supervisor link, listeners, timers);
+ * broker-handler.c the handler connections; broker-control.c the ipmi-ctl
+ * connections; broker-bus.c the bus-driver links; broker-route.c routing,
+ * fallbacks and the commands the broker answers itself.
+ */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "inflight.h"
+#include "registry.h"
+#include "stats.h"
+#include "wire.h"
+
+#define BROKER_ARENA_SIZE	(16 * 1024)
+#define BROKER_OUTQ_LIMIT	4096	/* datagrams queued per peer */
+
+struct event;
+struct event_base;
+
+/* What a request's handler is told about the bus it came in on. */
+struct bus_facts {
+	char		name[CONFIG_NAME_MAX];
+	uint8_t		channel;
+	uint8_t		medium;
+	uint8_t		protocol;
+	uint16_t	max_request;
+	uint16_t	max_response;
+	uint32_t	deadline_ms;		/* default for requests */
+	uint32_t	deadline_limit_ms;	/* no registration exceeds */
+	uint16_t	max_outstanding;
+};
+
+struct hconn {
+	TAILQ_ENTRY(hconn)	 entry;
+	int			 fd;
+	struct event		*ev_read;
+	struct event		*ev_write;
+	struct wire_queue	 outq;
+	char			 name[CONFIG_NAME_MAX];
+	pid_t			 pid;
+	uid_t			 uid;
+	gid_t			 gid;
+	bool			 welcomed;
+	bool			 is_default;
+	bool			 in_dispatch;
+	bool			 dead;		/* freed when dispatch ends */
+	uint64_t		 seq;		/* next request sequence */
+	struct inflight_list	 targets;	/* routed to it */
+	struct inflight_list	 sent;		/* it sent */
+	TAILQ_HEAD(, reg_entry)	 regs;
+	uint32_t		 nregs;
+	uint32_t		 inflight;
+	uint64_t		 served;
+	uint64_t		 fallbacks;
+	uint64_t		 late;
+	uint64_t		 nsent;
+	uint32_t		 sending;	/* its requests in flight */
+	uint64_t		 connected_ns;
+	uint32_t		 default_deadline_ms;
+};
+TAILQ_HEAD(hconn_list, hconn);
+
+struct ctl_snapshot;
+
+struct cconn {
+	TAILQ_ENTRY(cconn)	 entry;
+	int			 fd;
+	struct event		*ev_read;
+	struct event		*ev_write;
+	struct wire_queue	 outq;
+	bool			 welcomed;
+	uid_t			 uid;
+	struct inflight_list	 sent;		/* at most one */
+	struct ctl_snapshot	*snap;		/* listing being streamed */
+};
+TAILQ_HEAD(cconn_list, cconn);
+
+struct blink {
+	TAILQ_ENTRY(blink)	 entry;
+	int			 fd;
+	struct event		*ev_read;
+	struct event		*ev_write;
+	struct wire_queue	 outq;
+	bool			 welcomed;
+	struct bus_facts	 facts;
+	uint32_t		 max_inflight;
+	uint32_t		 inflight;
+	struct inflight_list	 sent;
+	uint64_t		 requests;
+	uint64_t		 drops;
+};
+TAILQ_HEAD(blink_list, blink);
+
+struct broker {
+	struct event_base	*base;
+	struct config		 cfg;
+	bool			 configured;
+	int			 sup_fd;
+	struct event		*ev_sup;
+	int			 hlisten;
+	int			 clisten;
+	struct event		*ev_hlisten;
+	struct event		*ev_clisten;
+	struct event		*ev_deadline;
+	uint64_t		 timer_at;	/* 0: not armed */
+	struct registry		*reg;
+	struct inflight_pool	 pool;
+	struct stats		 stats;
+	struct hconn_list	 handlers;
+	uint32_t		 nhandlers;
+	struct cconn_list	 controls;
+	uint32_t		 ncontrols;
+	struct blink_list	 buses;
+	struct hconn		*default_handler;
+	struct bus_facts	 ctl_facts;
+	struct bus_facts	 internal_facts;
+	uint32_t		 ctl_inflight;
+	uint64_t		 start_ns;
+	struct wire_arena	 arena;
+	uint8_t			 arena_buf[BROKER_ARENA_SIZE];
+	uint8_t			 rbuf[WIRE_MSG_MAX + 1];
+};
+
+extern struct broker broker;
+
+/* broker.c */
+uint64_t broker_now_ns(void);
+void	broker_timer_update(void);
+int	broker_main(int sup_fd);
+
+/* broker-handler.c */
+void	handler_accept(int fd, short ev, void *arg);
+void	handler_drop(struct hconn *h, const char *why);
+int	handler_send(struct hconn *h, const ProtobufCMessage *m);
+void	handler_send_request(struct hconn *h, struct inflight *f,
+	    const uint8_t *data, size_t len, const struct bus_facts *facts,
+	    uint32_t origin_pid);
+void	handler_config_changed(void);
+void	handler_close_all(void);
+
+/* broker-control.c */
+void	control_accept(int fd, short ev, void *arg);
+void	control_send_result(struct cconn *c, uint8_t cc, const uint8_t *data,
+	    size_t len, const char *who, uint32_t latency_us);
+void	control_close_all(void);
+
+/* broker-bus.c */
+int	bus_link_add(int fd, const char *name, uint32_t max_inflight,
+	    uint32_t deadline_ms);
+void	bus_send_response(struct blink *b, uint64_t token, uint8_t netfn,
+	    uint8_t lun, uint8_t cmd, uint8_t cc, const uint8_t *data,
+	    size_t len);
+void	bus_close_all(void);
+
+/* broker-route.c */
+struct route_req {
+	enum inflight_origin	 kind;
+	void			*origin;
+	struct inflight_list	*origin_list;
+	uint32_t		*origin_count;		/* per-origin in flight */
+	uint32_t		 origin_limit;
+	uint64_t		 token;
+	uint8_t			 netfn;
+	uint8_t			 lun;
+	uint8_t			 cmd;
+	uint8_t			 channel;
+	const uint8_t		*data;
+	size_t			 len;
+	const struct bus_facts	*facts;
+	uint32_t		 origin_pid;
+};
+
+void	route_request(const struct route_req *rq);
+void	route_answer(struct hconn *h, uint64_t id, uint8_t cc,
+	    const uint8_t *data, size_t len);
+void	route_expire(uint64_t now_ns);
+void	route_handler_gone(struct hconn *h);
+void	route_origin_gone(struct inflight_list *list);
+void	route_refused(struct inflight *f);
+
+#endif /* BROKER_H */
