@@ -36,7 +36,7 @@
 
 #define APP_NETFN		0x06
 #define APP_DEFAULT_CONFIG	"/etc/ipmi-broker/app-handler.conf"
-#define APP_RSP_MAX		32	/* the largest answer here is 16 bytes */
+#define APP_RSP_MAX		32	/* the longest answer is 16 bytes */
 
 /* Application commands (IPMI 2.0, table G-1). */
 #define APP_GET_DEVICE_ID	0x01
@@ -119,23 +119,18 @@ static const struct app_cmd {
 	app_cmd_fn	*fn;
 	const char	*name;
 } app_cmds[] = {
-	{ APP_GET_DEVICE_ID,	  0, 0, app_get_device_id, "get device id" },
-	{ APP_GET_SELF_TEST,	  0, 0, app_get_self_test, "get self test" },
-	{ APP_GET_DEVICE_GUID,	  0, 0, app_get_guid, "get device guid" },
-	{ APP_SET_GLOBAL_ENABLES, 1, 1, app_set_global_enables,
-	    "set global enables" },
-	{ APP_GET_GLOBAL_ENABLES, 0, 0, app_get_global_enables,
-	    "get global enables" },
-	{ APP_CLEAR_MSG_FLAGS,	  1, 1, app_clear_msg_flags,
-	    "clear message flags" },
-	{ APP_GET_MSG_FLAGS,	  0, 0, app_get_msg_flags, "get message flags" },
-	{ APP_GET_MESSAGE,	  0, 0, app_queue_empty, "get message" },
-	{ APP_READ_EVENT_BUFFER,  0, 0, app_queue_empty,
-	    "read event message buffer" },
-	{ APP_GET_BT_CAPS,	  0, 0, app_get_bt_caps, "get bt capabilities" },
-	{ APP_GET_SYSTEM_GUID,	  0, 0, app_get_guid, "get system guid" },
-	{ APP_GET_CHANNEL_INFO,	  1, 1, app_get_channel_info,
-	    "get channel info" },
+	{ APP_GET_DEVICE_ID,      0, 0, app_get_device_id,      "device id" },
+	{ APP_GET_SELF_TEST,      0, 0, app_get_self_test,      "self test" },
+	{ APP_GET_DEVICE_GUID,    0, 0, app_get_guid,           "device guid" },
+	{ APP_SET_GLOBAL_ENABLES, 1, 1, app_set_global_enables, "set enables" },
+	{ APP_GET_GLOBAL_ENABLES, 0, 0, app_get_global_enables, "get enables" },
+	{ APP_CLEAR_MSG_FLAGS,    1, 1, app_clear_msg_flags,    "clear flags" },
+	{ APP_GET_MSG_FLAGS,      0, 0, app_get_msg_flags,      "get flags" },
+	{ APP_GET_MESSAGE,        0, 0, app_queue_empty,        "get message" },
+	{ APP_READ_EVENT_BUFFER,  0, 0, app_queue_empty,        "read event" },
+	{ APP_GET_BT_CAPS,        0, 0, app_get_bt_caps,        "bt caps" },
+	{ APP_GET_SYSTEM_GUID,    0, 0, app_get_guid,           "system guid" },
+	{ APP_GET_CHANNEL_INFO,   1, 1, app_get_channel_info,   "channel" },
 };
 #define APP_NCMDS	(sizeof(app_cmds) / sizeof(app_cmds[0]))
 
@@ -148,6 +143,9 @@ static void	app_log(int, const char *, ...)
 static void	app_log_lib(enum ipmic_log_level, const char *, void *);
 static void	app_on_signal(int);
 static int	app_signals(void);
+static int	app_config_load(const char *, struct app_device *);
+static int	app_connect(struct app_state *, const char *);
+static int	app_loop(struct app_state *);
 static int	app_register_all(struct app_state *);
 static void	app_request(struct ipmic *, struct ipmic_request *, void *);
 static const struct app_cmd *app_cmd_find(uint8_t);
@@ -177,9 +175,7 @@ main(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 }
 	};
 	const char	*config = APP_DEFAULT_CONFIG, *socket = NULL;
-	char		 err[256];
-	FILE		*f;
-	int		 ch, rv, status = 1;
+	int		 ch, status = 1;
 
 	while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -199,67 +195,16 @@ main(int argc, char **argv)
 	if (optind != argc)
 		app_usage();
 
-	if ((f = fopen(config, "r")) == NULL) {
-		fprintf(stderr, "%s: %s\n", config, strerror(errno));
+	if (app_config_load(config, &app.dev) != 0)
 		return 1;
-	}
-	rv = app_config_read(f, config, &app.dev, err, sizeof(err));
-	fclose(f);
-	if (rv != 0) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	if (!app.dev.has_guid)
-		app_log(IPMIC_LOG_WARN, "%s: no guid; answering an all-zero "
-		    "GUID", config);
-
 	if (app_signals() == -1) {
 		app_log(IPMIC_LOG_ERR, "sigaction: %s", strerror(errno));
 		return 1;
 	}
-	if ((app.client = ipmic_new("app")) == NULL) {
-		app_log(IPMIC_LOG_ERR, "ipmic_new: %s", strerror(errno));
-		return 1;
-	}
-	ipmic_set_log(app.client, app_log_lib, NULL);
-	if (socket != NULL &&
-	    (rv = ipmic_set_socket(app.client, socket)) != 0) {
-		app_log(IPMIC_LOG_ERR, "socket %s: %s", socket,
-		    ipmic_strerror(rv));
-		goto out;
-	}
-
-	/* Retry in short steps so that SIGTERM stops a long wait. */
-	do {
-		rv = ipmic_connect(app.client, 1000);
-	} while (rv == -ETIMEDOUT && !app_quit);
-	if (app_quit) {
+	if (app_connect(&app, socket) != 0)
+		status = app_quit ? 0 : 1;
+	else if (app_register_all(&app) == 0 && app_loop(&app) == 0)
 		status = 0;
-		goto out;
-	}
-	if (rv != 0) {
-		app_log(IPMIC_LOG_ERR, "connect: %s", ipmic_strerror(rv));
-		goto out;
-	}
-	if (app_register_all(&app) != 0)
-		goto out;
-	app_log(IPMIC_LOG_INFO, "serving %zu app commands", APP_NCMDS);
-
-	/*
-	 * ipmic_run() returns 0 after ipmic_stop(), which the signal handler
-	 * calls, or -EINTR when a signal interrupts its wait: both end here
-	 * once app_quit is set.
-	 */
-	while (!app_quit) {
-		rv = ipmic_run(app.client);
-		if (rv < 0 && rv != -EINTR) {
-			app_log(IPMIC_LOG_ERR, "run: %s", ipmic_strerror(rv));
-			goto out;
-		}
-	}
-	app_log(IPMIC_LOG_INFO, "exiting on signal");
-	status = 0;
-out:
 	app.client = ipmic_free(app.client);
 	return status;
 }
@@ -322,6 +267,86 @@ app_signals(void)
 		return -1;
 	sa.sa_handler = SIG_IGN;
 	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Read the config file, or say what is wrong with it. */
+static int
+app_config_load(const char *path, struct app_device *dev)
+{
+	char	 err[256];
+	FILE	*f;
+	int	 rv;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	rv = app_config_read(f, path, dev, err, sizeof(err));
+	fclose(f);
+	if (rv != 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	if (!dev->has_guid)
+		app_log(IPMIC_LOG_WARN, "%s: no guid; answering an all-zero "
+		    "GUID", path);
+	return 0;
+}
+
+/*
+ * Connect to the broker, retrying in short steps so that SIGTERM stops a
+ * long wait. Returns 0, or -1 (also when a signal came first: app_quit).
+ */
+static int
+app_connect(struct app_state *st, const char *socket)
+{
+	int	rv;
+
+	if ((st->client = ipmic_new("app")) == NULL) {
+		app_log(IPMIC_LOG_ERR, "ipmic_new: %s", strerror(errno));
+		return -1;
+	}
+	ipmic_set_log(st->client, app_log_lib, NULL);
+	if (socket != NULL &&
+	    (rv = ipmic_set_socket(st->client, socket)) != 0) {
+		app_log(IPMIC_LOG_ERR, "socket %s: %s", socket,
+		    ipmic_strerror(rv));
+		return -1;
+	}
+	do {
+		rv = ipmic_connect(st->client, 1000);
+	} while (rv == -ETIMEDOUT && !app_quit);
+	if (app_quit) {
+		app_log(IPMIC_LOG_INFO, "exiting on signal");
+		return -1;
+	}
+	if (rv != 0) {
+		app_log(IPMIC_LOG_ERR, "connect: %s", ipmic_strerror(rv));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Serve until SIGTERM or SIGINT. The signal handler calls ipmic_stop(),
+ * which only sets a flag that ipmic_run() checks when its poll() returns,
+ * here with EINTR. Returns 0 on a signal, -1 on a failure.
+ */
+static int
+app_loop(struct app_state *st)
+{
+	int	rv;
+
+	app_log(IPMIC_LOG_INFO, "serving %zu app commands", APP_NCMDS);
+	while (!app_quit) {
+		rv = ipmic_run(st->client);
+		if (rv < 0 && rv != -EINTR) {
+			app_log(IPMIC_LOG_ERR, "run: %s", ipmic_strerror(rv));
+			return -1;
+		}
+	}
+	app_log(IPMIC_LOG_INFO, "exiting on signal");
+	return 0;
 }
 
 /* Register every row of app_cmds[] on LUN 0 of every channel. */
