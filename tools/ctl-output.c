@@ -38,7 +38,8 @@ struct ctl_table {
 };
 
 struct ctl_output {
-	void	(*registration)(struct ctl_out *, const Ctl__Registration *);
+	void	(*registration)(struct ctl_out *,
+		    const Ctl__Registration *);
 	void	(*handler)(struct ctl_out *, const Ctl__HandlerInfo *);
 	void	(*bus)(struct ctl_out *, const Ctl__BusInfo *);
 	void	(*command_stat)(struct ctl_out *, const Ctl__CommandStat *);
@@ -274,17 +275,33 @@ ctl_json_string(FILE *f, const char *str)
 	fputc('"', f);
 }
 
-/* Copies an untrusted string for a terminal: control characters as '?'. */
+/*
+ * Copies an untrusted string for a terminal: C0 and C1 control characters
+ * and bytes that are not UTF-8 become '?', so nothing the broker relays
+ * can start an escape sequence. Never longer than src.
+ */
 void
 ctl_clean(char *dst, size_t len, const char *src)
 {
-	size_t	i;
+	const unsigned char	*s = (const unsigned char *)src;
+	size_t			 i = 0, n;
 
 	if (len == 0)
 		return;
-	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
-		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ?
-		    '?' : src[i];
+	while (*s != '\0' && i + 1 < len) {
+		n = ctl_utf8_len(s);
+		if (n == 0 || *s < 0x20 || *s == 0x7f ||
+		    (s[0] == 0xc2 && s[1] < 0xa0)) {
+			dst[i++] = '?';
+			s++;
+			continue;
+		}
+		if (i + n >= len)
+			break;
+		memcpy(dst + i, s, n);
+		i += n;
+		s += n;
+	}
 	dst[i] = '\0';
 }
 
@@ -396,16 +413,18 @@ ctl_table_add(struct ctl_table *t, const char *fmt, ...)
 	ctl_table_put(t, s);
 }
 
-/* Appends an untrusted string: "-" when empty, control characters as '?'. */
+/* Appends an untrusted string, cleaned; "-" when empty. */
 static void
 ctl_table_str(struct ctl_table *t, const char *str)
 {
-	char	*s, *p;
+	char	*s;
+	size_t	 len;
 
-	if ((s = strdup(*str == '\0' ? "-" : str)) != NULL)
-		for (p = s; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+	if (*str == '\0')
+		str = "-";
+	len = strlen(str) + 1;
+	if ((s = malloc(len)) != NULL)
+		ctl_clean(s, len, str);
 	ctl_table_put(t, s);
 }
 

@@ -23,11 +23,14 @@
 const struct ctl_token ctl_tokens[] = {
 	{ "list",	CTL_LIST,	0, 0,
 	    "list registrations and the default route" },
-	{ "handlers",	CTL_HANDLERS,	0, 0,	"list connected handlers" },
-	{ "buses",	CTL_BUSES,	0, 0,	"list buses and their drivers" },
+	{ "handlers",	CTL_HANDLERS,	0, 0,
+	    "list connected handlers" },
+	{ "buses",	CTL_BUSES,	0, 0,
+	    "list buses and their drivers" },
 	{ "stats",	CTL_STATS,	0, 0,
 	    "per-command statistics and counters" },
-	{ "status",	CTL_STATUS,	0, 0,	"show the broker's status" },
+	{ "status",	CTL_STATUS,	0, 0,
+	    "show the broker's status" },
 	{ "send",	CTL_SEND,	2, 2 + CTL_DATA_MAX,
 	    "send a request and print the response data" },
 	{ NULL,		CTL_NONE,	0, 0,	NULL }

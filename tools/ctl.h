@@ -22,13 +22,13 @@
 
 #define CTL_SOCKET_DEFAULT	"/run/ipmi-broker/control.sock"
 #define CTL_SOCKET_ENV		"IPMI_CTL_SOCKET"
-#define CTL_DATA_MAX		1024	/* request data bytes after cmd */
+#define CTL_DATA_MAX		1024	/* request data after cmd */
 
 /* Exit codes. */
 #define CTL_EXIT_OK		0
 #define CTL_EXIT_REFUSED	1	/* broker said no, or cc != 0x00 */
 #define CTL_EXIT_BROKER		2	/* cannot talk to the broker */
-#define CTL_EXIT_USAGE		64	/* bad command line (EX_USAGE) */
+#define CTL_EXIT_USAGE		64	/* bad command line, EX_USAGE */
 
 /* Expected failures of the parser (positive). */
 #define CTL_E_USAGE		1	/* print usage */
@@ -49,14 +49,14 @@ enum ctl_action {
 struct ctl_token {
 	const char	*word;
 	enum ctl_action	 action;
-	int		 min_args;	/* operands after the command word */
+	int		 min_args;	/* operands after the word */
 	int		 max_args;	/* -1: no limit */
 	const char	*help;
 };
 
 struct ctl_params {
 	enum ctl_action	 action;
-	const char	*socket;	/* -s, else $IPMI_CTL_SOCKET, else default */
+	const char	*socket;	/* -s, $IPMI_CTL_SOCKET, default */
 	int		 json;
 	int		 verbose;
 	int		 has_channel;
@@ -74,15 +74,16 @@ extern const struct ctl_token ctl_tokens[];
 /* ctl-parser.c */
 const struct ctl_token *ctl_token_match(const struct ctl_token *table,
 	    const char *word, size_t *nmatch);
-size_t	ctl_token_candidates(const struct ctl_token *table, const char *word,
-	    char *buf, size_t len);
+size_t	ctl_token_candidates(const struct ctl_token *table,
+	    const char *word, char *buf, size_t len);
 int	ctl_parse_byte(const char *s, uint8_t *out);
 int	ctl_parse(int argc, char **argv, struct ctl_params *p, char *err,
 	    size_t errlen);
 void	ctl_usage(FILE *f);
 
 /* ctl-output.c: formatting helpers (exported for the unit test) */
-void	ctl_fmt_set(uint32_t mask, unsigned int nbits, char *buf, size_t len);
+void	ctl_fmt_set(uint32_t mask, unsigned int nbits, char *buf,
+	    size_t len);
 void	ctl_fmt_luns(uint32_t mask, char *buf, size_t len);
 void	ctl_fmt_channels(uint32_t mask, char *buf, size_t len);
 void	ctl_fmt_usec(uint64_t us, char *buf, size_t len);

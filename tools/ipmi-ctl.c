@@ -351,7 +351,8 @@ static int
 ctl_ask(const struct ctl_request *rq)
 {
 	Ctl__Envelope			env = CTL__ENVELOPE__INIT;
-	Ctl__ListRegistrations		lr = CTL__LIST_REGISTRATIONS__INIT;
+	Ctl__ListRegistrations		lr =
+	    CTL__LIST_REGISTRATIONS__INIT;
 	Ctl__ListHandlers		lh = CTL__LIST_HANDLERS__INIT;
 	Ctl__ListBuses			lb = CTL__LIST_BUSES__INIT;
 	Ctl__GetStats			gs = CTL__GET_STATS__INIT;
