@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install what building, running and testing ipmi-broker needs on Debian 12,
+# by package name from Debian's archive. Installs only what is missing.
+set -eu
+
+PKGS="build-essential meson ninja-build pkg-config libevent-dev
+libprotobuf-c-dev protobuf-c-compiler libcap-ng-dev libcriterion-dev
+libinih-dev clang-14 libclang-rt-14-dev valgrind"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
