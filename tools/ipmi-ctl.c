@@ -295,10 +295,13 @@ ctl_result(const struct ctl_request *rq, const Ctl__Result *r, int *done)
 	char		 msg[512];
 	const char	*why;
 
-	if (r->code == CTL__CODE__OK) {
+	/* OK may end a listing; a status or send wants its own answer. */
+	if (r->code == CTL__CODE__OK && rq->listing) {
 		*done = 1;
 		return 0;
 	}
+	if (r->code == CTL__CODE__OK)
+		return ctl_garbage("result ok in answer to %s", rq->name);
 	switch (r->code) {
 	case CTL__CODE__INVALID:
 		why = "invalid request";
