@@ -125,7 +125,7 @@ TAILQ_HEAD(ipmic_reqs, ipmic_req);
 
 /* A blocking call's deadline, so the timerfd wakes its poll. */
 struct ipmic_wait {
-	int64_t			 deadline;	/* ns, CLOCK_MONOTONIC; <0 none */
+	int64_t			 deadline;	/* ns, monotonic; < 0: none */
 	struct ipmic_wait	*next;
 };
 
