@@ -96,7 +96,7 @@ struct config_key {
 	enum config_sect	 sect;
 	const char		*name;
 	enum config_type	 type;
-	size_t			 off;	/* in config, config_acl or config_bus */
+	size_t			 off;	/* in config/config_acl/config_bus */
 	size_t			 size;
 	size_t			 off2;
 	uint32_t		 min;
@@ -234,10 +234,18 @@ static int	 config_check_line(struct config_parse *, char *);
 static int	 config_section(struct config_parse *, const char *);
 static int	 config_section_open(struct config_parse *, enum config_sect,
 		    const char *);
+static int	 config_section_acl(struct config_parse *, const char *);
+static int	 config_section_bus(struct config_parse *, const char *);
 static int	 config_ini_handler(void *, const char *, const char *,
 		    const char *);
 static int	 config_set(struct config_parse *, const struct config_key *,
 		    const char *, char *, size_t);
+static int	 config_set_num(const struct config_key *, void *,
+		    const char *, char *, size_t);
+static int	 config_set_id(const struct config_key *, void *,
+		    const char *, char *, size_t);
+static int	 config_set_text(struct config_parse *,
+		    const struct config_key *, const char *, char *, size_t);
 static int	 config_set_ranges(const struct config_key *, void *,
 		    const char *, char *, size_t);
 static int	 config_finish(struct config_parse *);
@@ -264,14 +272,26 @@ static int	 config_user_resolve(const char *, uid_t *, bool *, gid_t *,
 static int	 config_group_resolve(const char *, gid_t *, char *, size_t);
 static int	 config_validate(const struct config *,
 		    const struct config_parse *, int *, char *, size_t);
+static int	 config_validate_limits(const struct config *,
+		    const struct config_parse *, int *, char *, size_t);
 static int	 config_line_of(const struct config_parse *, enum config_sect,
+		    const char *);
+static int	 config_line_either(const struct config_parse *,
+		    enum config_sect, const char *, enum config_sect,
 		    const char *);
 static bool	 config_ranges_have(const struct config_range *, size_t,
 		    uint32_t);
 
 /* sup.Config. */
+static void	 config_to_proto_lists(const struct config *,
+		    struct config_proto *);
+static void	 config_proto_set_ranges(Sup__Range *, Sup__Range **,
+		    const struct config_range *, size_t, Sup__Range ***,
+		    size_t *);
 static int	 config_proto_nums(struct config *, const Sup__Config *,
 		    char *, size_t);
+static int	 config_proto_route(struct config *,
+		    const Sup__DefaultRoute *, char *, size_t);
 static int	 config_proto_acl(struct config *, const Sup__Config *, char *,
 		    size_t);
 static int	 config_proto_ranges(const struct config_key *,
@@ -363,8 +383,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	/* Until the file says otherwise, sockets are under runtime_dir. */
-	config_strlcpy(n->handler_socket, "handler.sock", sizeof(n->handler_socket));
-	config_strlcpy(n->control_socket, "control.sock", sizeof(n->control_socket));
+	config_strlcpy(n->handler_socket, "handler.sock",
+	    sizeof(n->handler_socket));
+	config_strlcpy(n->control_socket, "control.sock",
+	    sizeof(n->control_socket));
 	if ((p.fp = fopen(path, "re")) == NULL) {
 		config_fail(&p, 0, "cannot open: %s", strerror(errno));
 		goto out;
@@ -409,7 +431,7 @@ static char *
 config_read_line(char *buf, int size, void *arg)
 {
 	struct config_parse	*p = arg;
-	size_t			 len, skip;
+	size_t			 len, skip, bom;
 	int			 c;
 
 	if (p->failed)
@@ -430,11 +452,11 @@ config_read_line(char *buf, int size, void *arg)
 			return NULL;
 		}
 	}
-	skip = 0;
-	if (p->lineno == 1 && strncmp(buf, "\xef\xbb\xbf", 3) == 0)
-		skip = 3;	/* UTF-8 byte order mark */
+	/* A UTF-8 byte order mark may open the file. */
+	bom = p->lineno == 1 && len >= 3 &&
+	    memcmp(buf, "\xef\xbb\xbf", 3) == 0;
 	/* A line starting with a blank would be a continuation to inih. */
-	skip += strspn(buf + skip, " \t\r\f\v");
+	skip = bom * 3 + strspn(buf + bom * 3, " \t\r\f\v");
 	memmove(buf, buf + skip, len - skip + 1);
 	if (config_check_line(p, buf) == -1)
 		return NULL;
@@ -511,8 +533,6 @@ config_section(struct config_parse *p, const char *line)
 			break;
 	if (i == CONFIG_S_COUNT ||
 	    (*name != '\0' && i != CONFIG_S_ACL && i != CONFIG_S_BUS)) {
-		if (*name != '\0')
-			name[-1] = ' ';
 		config_fail(p, p->lineno, "unknown section [%.*s]", (int)len,
 		    line);
 		return -1;
@@ -524,11 +544,7 @@ static int
 config_section_open(struct config_parse *p, enum config_sect s,
     const char *name)
 {
-	struct config		*cfg = p->cfg;
-	struct config_acl	*a;
-	struct config_bus	*b;
-	char			 why[CONFIG_WHY_MAX];
-	size_t			 i;
+	char	why[CONFIG_WHY_MAX];
 
 	p->sect = s;
 	p->seen = 0;
@@ -540,8 +556,9 @@ config_section_open(struct config_parse *p, enum config_sect s,
 			return -1;
 		}
 		p->sect_line[s] = p->lineno;
-		p->base = cfg;
-		config_strlcpy(p->label, config_sect_names[s], sizeof(p->label));
+		p->base = p->cfg;
+		config_strlcpy(p->label, config_sect_names[s],
+		    sizeof(p->label));
 		return 0;
 	}
 	if (*name == '\0') {
@@ -556,27 +573,46 @@ config_section_open(struct config_parse *p, enum config_sect s,
 	}
 	snprintf(p->label, sizeof(p->label), "%s %s", config_sect_names[s],
 	    name);
-	if (s == CONFIG_S_ACL) {
-		for (i = 0; i < cfg->n_acl; i++)
-			if (strcmp(cfg->acl[i].name, name) == 0) {
-				config_fail(p, p->lineno, "duplicate [%s] "
-				    "(first at line %d)", p->label,
-				    p->acl_line[i]);
-				return -1;
-			}
-		if (cfg->n_acl == CONFIG_ACL_MAX) {
-			config_fail(p, p->lineno, "more than %d [acl] "
-			    "sections", CONFIG_ACL_MAX);
+	if (s == CONFIG_S_ACL)
+		return config_section_acl(p, name);
+	return config_section_bus(p, name);
+}
+
+/* A new [acl NAME]: unique name, room left; empty user/group mean any. */
+static int
+config_section_acl(struct config_parse *p, const char *name)
+{
+	struct config		*cfg = p->cfg;
+	struct config_acl	*a;
+	size_t			 i;
+
+	for (i = 0; i < cfg->n_acl; i++)
+		if (strcmp(cfg->acl[i].name, name) == 0) {
+			config_fail(p, p->lineno, "duplicate [%s] "
+			    "(first at line %d)", p->label, p->acl_line[i]);
 			return -1;
 		}
-		p->acl_line[cfg->n_acl] = p->lineno;
-		a = &cfg->acl[cfg->n_acl++];
-		memset(a, 0, sizeof(*a));
-		config_strlcpy(a->name, name, sizeof(a->name));
-		a->any_uid = a->any_gid = true;
-		p->base = a;
-		return 0;
+	if (cfg->n_acl == CONFIG_ACL_MAX) {
+		config_fail(p, p->lineno, "more than %d [acl] sections",
+		    CONFIG_ACL_MAX);
+		return -1;
 	}
+	p->acl_line[cfg->n_acl] = p->lineno;
+	a = &cfg->acl[cfg->n_acl++];
+	memset(a, 0, sizeof(*a));
+	config_strlcpy(a->name, name, sizeof(a->name));
+	a->any_uid = a->any_gid = true;
+	p->base = a;
+	return 0;
+}
+
+static int
+config_section_bus(struct config_parse *p, const char *name)
+{
+	struct config		*cfg = p->cfg;
+	struct config_bus	*b;
+	size_t			 i;
+
 	for (i = 0; i < cfg->n_bus; i++)
 		if (strcmp(cfg->bus[i].name, name) == 0) {
 			config_fail(p, p->lineno, "duplicate [%s] "
@@ -647,116 +683,118 @@ static int
 config_set(struct config_parse *p, const struct config_key *k,
     const char *value, char *why, size_t wlen)
 {
-	char		*dst = (char *)p->base + k->off;
-	uint64_t	 v;
-	uid_t		 uid;
-	gid_t		 gid;
-	int		 lvl;
-
 	switch (k->type) {
 	case CONFIG_T_NUM:
 	case CONFIG_T_CODE:
-		if (config_num_parse(value, false, &v) == -1) {
-			snprintf(why, wlen, "'%s' is not a number", value);
-			return -1;
-		}
-		if (config_num_check(k, v, value, why, wlen) == -1)
-			return -1;
-		config_num_store(k, p->base, v);
-		return 0;
 	case CONFIG_T_MODE:
-		if (config_num_parse(value, true, &v) == -1) {
-			snprintf(why, wlen, "'%s' is not an octal mode such "
-			    "as 0660", value);
-			return -1;
-		}
-		if (config_num_check(k, v, value, why, wlen) == -1)
-			return -1;
-		config_num_store(k, p->base, v);
-		return 0;
 	case CONFIG_T_LEVEL:
+		return config_set_num(k, p->base, value, why, wlen);
+	case CONFIG_T_RANGES:
+	case CONFIG_T_NETFNS:
+		return config_set_ranges(k, p->base, value, why, wlen);
+	case CONFIG_T_UID:
+	case CONFIG_T_GID:
+		return config_set_id(k, p->base, value, why, wlen);
+	default:
+		return config_set_text(p, k, value, why, wlen);
+	}
+}
+
+static int
+config_set_num(const struct config_key *k, void *base, const char *value,
+    char *why, size_t wlen)
+{
+	uint64_t	v;
+	int		lvl;
+
+	if (k->type == CONFIG_T_LEVEL) {
 		if ((lvl = log_level_parse(value)) == -1) {
 			snprintf(why, wlen, "'%s' is not a log level (error, "
 			    "warning, info, debug)", value);
 			return -1;
 		}
-		config_num_store(k, p->base, lvl);
+		v = lvl;
+	} else if (config_num_parse(value, k->type == CONFIG_T_MODE,
+	    &v) == -1) {
+		if (k->type == CONFIG_T_MODE)
+			snprintf(why, wlen, "'%s' is not an octal mode such "
+			    "as 0660", value);
+		else
+			snprintf(why, wlen, "'%s' is not a number", value);
+		return -1;
+	}
+	if (config_num_check(k, v, value, why, wlen) == -1)
+		return -1;
+	config_num_store(k, base, v);
+	return 0;
+}
+
+/* [acl]/[default_route] user or group: empty means any. */
+static int
+config_set_id(const struct config_key *k, void *base, const char *value,
+    char *why, size_t wlen)
+{
+	bool	*any = (void *)((char *)base + k->off);
+	uid_t	 uid;
+	gid_t	 gid;
+
+	*any = value[0] == '\0';
+	if (*any)
 		return 0;
-	case CONFIG_T_RANGES:
-	case CONFIG_T_NETFNS:
-		return config_set_ranges(k, p->base, value, why, wlen);
-	case CONFIG_T_UID:
-		*(bool *)dst = value[0] == '\0';
-		if (value[0] == '\0')
-			return 0;
+	if (k->type == CONFIG_T_UID) {
 		if (config_user_resolve(value, &uid, NULL, NULL, why,
 		    wlen) == -1)
 			return -1;
-		memcpy((char *)p->base + k->off2, &uid, sizeof(uid));
-		return 0;
-	case CONFIG_T_GID:
-		*(bool *)dst = value[0] == '\0';
-		if (value[0] == '\0')
-			return 0;
+		memcpy((char *)base + k->off2, &uid, sizeof(uid));
+	} else {
 		if (config_group_resolve(value, &gid, why, wlen) == -1)
 			return -1;
-		memcpy((char *)p->base + k->off2, &gid, sizeof(gid));
-		return 0;
-	default:
-		break;
+		memcpy((char *)base + k->off2, &gid, sizeof(gid));
 	}
+	return 0;
+}
 
-	/* The rest are text. */
+static int
+config_set_text(struct config_parse *p, const struct config_key *k,
+    const char *value, char *why, size_t wlen)
+{
+	uid_t	uid;
+	gid_t	gid;
+
 	if (strlen(value) >= k->size) {
 		snprintf(why, wlen, "value is too long (max %zu characters)",
 		    k->size - 1);
 		return -1;
 	}
-	switch (k->type) {
-	case CONFIG_T_DIR:
-		if (value[0] != '/') {
-			snprintf(why, wlen, "'%s' is not an absolute path",
-			    value);
-			return -1;
-		}
-		break;
-	case CONFIG_T_SOCK:
-		if (value[0] == '\0') {
-			snprintf(why, wlen, "empty path");
-			return -1;
-		}
-		break;
-	case CONFIG_T_BUSER:
-		if (value[0] == '\0')
-			break;
-		if (config_user_resolve(value, &uid, &p->user_has_gid,
-		    &p->user_gid, why, wlen) == -1)
-			return -1;
-		p->cfg->broker_uid = uid;
-		break;
-	case CONFIG_T_BGROUP:
-		if (value[0] == '\0')
-			break;
-		if (config_group_resolve(value, &gid, why, wlen) == -1)
-			return -1;
-		p->cfg->broker_gid = gid;
-		break;
-	case CONFIG_T_NAMEDUSER:
-		if (value[0] != '\0' && config_user_resolve(value, &uid, NULL,
-		    NULL, why, wlen) == -1)
-			return -1;
-		break;
-	case CONFIG_T_DRIVER:
-		if (!config_driver_known(value)) {
-			snprintf(why, wlen, "unknown driver '%s' (bt, kcs, "
-			    "ipmb, ssif, serial, vm)", value);
-			return -1;
-		}
-		break;
-	default:
-		break;
+	if (k->type == CONFIG_T_DIR && value[0] != '/') {
+		snprintf(why, wlen, "'%s' is not an absolute path", value);
+		return -1;
 	}
-	config_strlcpy(dst, value, k->size);
+	if (k->type == CONFIG_T_SOCK && value[0] == '\0') {
+		snprintf(why, wlen, "empty path");
+		return -1;
+	}
+	if (k->type == CONFIG_T_DRIVER && !config_driver_known(value)) {
+		snprintf(why, wlen, "unknown driver '%s' (bt, kcs, ipmb, "
+		    "ssif, serial, vm)", value);
+		return -1;
+	}
+	if (value[0] != '\0') {
+		if (k->type == CONFIG_T_BUSER) {
+			if (config_user_resolve(value, &uid,
+			    &p->user_has_gid, &p->user_gid, why, wlen) == -1)
+				return -1;
+			p->cfg->broker_uid = uid;
+		} else if (k->type == CONFIG_T_BGROUP) {
+			if (config_group_resolve(value, &gid, why, wlen) == -1)
+				return -1;
+			p->cfg->broker_gid = gid;
+		} else if (k->type == CONFIG_T_NAMEDUSER &&
+		    config_user_resolve(value, &uid, NULL, NULL, why,
+		    wlen) == -1)
+			return -1;
+	}
+	config_strlcpy((char *)p->base + k->off, value, k->size);
 	return 0;
 }
 
@@ -1140,42 +1178,8 @@ config_validate(const struct config *cfg, const struct config_parse *p,
 	const struct config_acl	*a;
 	size_t			 i;
 
-#define LINE2(a, b)	(config_line_of(p, CONFIG_S_LIMITS, a) ? \
-	config_line_of(p, CONFIG_S_LIMITS, a) : \
-	config_line_of(p, CONFIG_S_LIMITS, b))
-	*line = 0;
-	if (cfg->max_deadline_ms < cfg->deadline_ms) {
-		*line = LINE2("max_deadline_ms", "deadline_ms");
-		snprintf(why, wlen, "[limits] max_deadline_ms %u is less "
-		    "than deadline_ms %u", cfg->max_deadline_ms,
-		    cfg->deadline_ms);
+	if (config_validate_limits(cfg, p, line, why, wlen) == -1)
 		return -1;
-	}
-	if (cfg->inflight_per_handler > cfg->inflight_total) {
-		*line = LINE2("inflight_per_handler", "inflight_total");
-		snprintf(why, wlen, "[limits] inflight_per_handler %u is more "
-		    "than inflight_total %u", cfg->inflight_per_handler,
-		    cfg->inflight_total);
-		return -1;
-	}
-	if (cfg->inflight_per_bus > cfg->inflight_total) {
-		*line = LINE2("inflight_per_bus", "inflight_total");
-		snprintf(why, wlen, "[limits] inflight_per_bus %u is more "
-		    "than inflight_total %u", cfg->inflight_per_bus,
-		    cfg->inflight_total);
-		return -1;
-	}
-#undef LINE2
-	if (cfg->ctl_max_response > cfg->max_payload) {
-		*line = config_line_of(p, CONFIG_S_CTL, "max_response");
-		if (*line == 0)
-			*line = config_line_of(p, CONFIG_S_LIMITS,
-			    "max_payload");
-		snprintf(why, wlen, "[ctl] max_response %u is more than "
-		    "[limits] max_payload %u", cfg->ctl_max_response,
-		    cfg->max_payload);
-		return -1;
-	}
 	if (cfg->default_route.handler[0] != '\0' &&
 	    cfg->default_route.any_uid && cfg->default_route.any_gid) {
 		*line = config_line_of(p, CONFIG_S_ROUTE, "handler");
@@ -1207,6 +1211,58 @@ config_validate(const struct config *cfg, const struct config_parse *p,
 		}
 	}
 	*line = 0;
+	return 0;
+}
+
+/* The line of key a, or of b when a was left at its default. */
+static int
+config_line_either(const struct config_parse *p, enum config_sect sa,
+    const char *a, enum config_sect sb, const char *b)
+{
+	int	line;
+
+	if ((line = config_line_of(p, sa, a)) == 0)
+		line = config_line_of(p, sb, b);
+	return line;
+}
+
+static int
+config_validate_limits(const struct config *cfg,
+    const struct config_parse *p, int *line, char *why, size_t wlen)
+{
+	*line = 0;
+	if (cfg->max_deadline_ms < cfg->deadline_ms) {
+		*line = config_line_either(p, CONFIG_S_LIMITS,
+		    "max_deadline_ms", CONFIG_S_LIMITS, "deadline_ms");
+		snprintf(why, wlen, "[limits] max_deadline_ms %u is less "
+		    "than deadline_ms %u", cfg->max_deadline_ms,
+		    cfg->deadline_ms);
+		return -1;
+	}
+	if (cfg->inflight_per_handler > cfg->inflight_total) {
+		*line = config_line_either(p, CONFIG_S_LIMITS,
+		    "inflight_per_handler", CONFIG_S_LIMITS, "inflight_total");
+		snprintf(why, wlen, "[limits] inflight_per_handler %u is more "
+		    "than inflight_total %u", cfg->inflight_per_handler,
+		    cfg->inflight_total);
+		return -1;
+	}
+	if (cfg->inflight_per_bus > cfg->inflight_total) {
+		*line = config_line_either(p, CONFIG_S_LIMITS,
+		    "inflight_per_bus", CONFIG_S_LIMITS, "inflight_total");
+		snprintf(why, wlen, "[limits] inflight_per_bus %u is more "
+		    "than inflight_total %u", cfg->inflight_per_bus,
+		    cfg->inflight_total);
+		return -1;
+	}
+	if (cfg->ctl_max_response > cfg->max_payload) {
+		*line = config_line_either(p, CONFIG_S_CTL, "max_response",
+		    CONFIG_S_LIMITS, "max_payload");
+		snprintf(why, wlen, "[ctl] max_response %u is more than "
+		    "[limits] max_payload %u", cfg->ctl_max_response,
+		    cfg->max_payload);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1283,11 +1339,6 @@ config_to_proto(const struct config *cfg, struct config_proto **store)
 {
 	struct config_proto	*s;
 	Sup__Config		*m;
-	const struct config_acl	*a;
-	const struct config_bus	*b;
-	Sup__Acl		*pa;
-	Sup__Bus		*pb;
-	size_t			 i;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		*store = NULL;
@@ -1331,6 +1382,20 @@ config_to_proto(const struct config *cfg, struct config_proto **store)
 	s->route.code = cfg->default_route.code;
 	m->default_route = &s->route;
 
+	config_to_proto_lists(cfg, s);
+	return m;
+}
+
+/* The repeated parts: [acl NAME] and [bus NAME]. */
+static void
+config_to_proto_lists(const struct config *cfg, struct config_proto *s)
+{
+	const struct config_acl	*a;
+	const struct config_bus	*b;
+	Sup__Acl		*pa;
+	Sup__Bus		*pb;
+	size_t			 i;
+
 	for (i = 0; i < cfg->n_acl && i < CONFIG_ACL_MAX; i++) {
 		a = &cfg->acl[i];
 		pa = &s->acl[i];
@@ -1348,8 +1413,8 @@ config_to_proto(const struct config *cfg, struct config_proto **store)
 		    a->body, a->n_body, &pa->body, &pa->n_body);
 		s->aclp[i] = pa;
 	}
-	m->n_acl = i;
-	m->acl = i > 0 ? s->aclp : NULL;
+	s->msg.n_acl = i;
+	s->msg.acl = i > 0 ? s->aclp : NULL;
 
 	for (i = 0; i < cfg->n_bus && i < CONFIG_BUS_MAX; i++) {
 		b = &cfg->bus[i];
@@ -1363,9 +1428,8 @@ config_to_proto(const struct config *cfg, struct config_proto **store)
 		pb->max_inflight = b->max_inflight;
 		s->busp[i] = pb;
 	}
-	m->n_bus = i;
-	m->bus = i > 0 ? s->busp : NULL;
-	return m;
+	s->msg.n_bus = i;
+	s->msg.bus = i > 0 ? s->busp : NULL;
 }
 
 void
@@ -1388,8 +1452,8 @@ config_from_proto(struct config *cfg, const Sup__Config *m, char *err,
 	}
 	config_defaults(n);
 	n->generation = m->generation;
-	if (m->path != NULL &&
-	    config_strlcpy(n->path, m->path, sizeof(n->path)) >= sizeof(n->path)) {
+	if (m->path != NULL && config_strlcpy(n->path, m->path,
+	    sizeof(n->path)) >= sizeof(n->path)) {
 		snprintf(err, errlen, "path is too long");
 		goto out;
 	}
@@ -1454,7 +1518,8 @@ config_proto_nums(struct config *cfg, const Sup__Config *m, char *err,
 		{ CONFIG_S_FALLBACK, "short_oem", F_(short_oem) },
 		{ CONFIG_S_FALLBACK, "too_large", F_(too_large) },
 #undef F_
-		{ CONFIG_S_ROUTE, "code", 2, offsetof(Sup__DefaultRoute, code) },
+		{ CONFIG_S_ROUTE, "code", 2,
+		    offsetof(Sup__DefaultRoute, code) },
 	};
 	const struct config_key		*k;
 	const Sup__DefaultRoute		*r = m->default_route;
@@ -1479,7 +1544,13 @@ config_proto_nums(struct config *cfg, const Sup__Config *m, char *err,
 		}
 		config_num_store(k, cfg, v);
 	}
+	return config_proto_route(cfg, r, err, errlen);
+}
 
+static int
+config_proto_route(struct config *cfg, const Sup__DefaultRoute *r,
+    char *err, size_t errlen)
+{
 	if (r->handler != NULL && config_strlcpy(cfg->default_route.handler,
 	    r->handler, CONFIG_NAME_MAX) >= CONFIG_NAME_MAX) {
 		snprintf(err, errlen, "[default_route] handler: name is too "

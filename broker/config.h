@@ -121,7 +121,7 @@ void	config_defaults(struct config *cfg);
 /*
  * Read path into cfg (defaults first). Returns 0, or -1 with
  * "path:line: what is wrong" in err (line 0 for a problem with the file
- * as a whole, such as a missing file).
+ * as a whole, such as a missing file); on failure cfg is unchanged.
  */
 int	config_load(struct config *cfg, const char *path, char *err,
 	    size_t errlen);
@@ -138,7 +138,9 @@ void		 config_proto_free(struct config_proto *store);
 /*
  * Check a sup.Config from the supervisor and fill cfg. Socket paths and
  * the runtime directory are not carried (the broker gets sockets, not
- * paths). Returns 0, or -1 with the reason in err.
+ * paths): they keep config_defaults() values, as do broker_gid and the
+ * names in user/group. Returns 0, or -1 with the reason in err; on
+ * failure cfg is unchanged.
  */
 int	config_from_proto(struct config *cfg, const Sup__Config *m, char *err,
 	    size_t errlen);
