@@ -51,6 +51,9 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+static void	log_vwrite(int, const char *, va_list, const char *)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vwrite(int level, const char *fmt, va_list ap, const char *err)
 {

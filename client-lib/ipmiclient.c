@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <sys/eventfd.h>
 #include <sys/epoll.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -6,6 +7,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,6 +69,7 @@
 
 #define IPMIC_EP_SOCK		1
 #define IPMIC_EP_TIMER		2
+#define IPMIC_EP_STOP		3
 
 enum ipmic_state {
 	IPMIC_DOWN,
@@ -82,6 +85,7 @@ struct ipmic_reg {
 	ipmic_request_fn	*fn;
 	void			*arg;
 	int			 unregistering;
+	int			 is_default;	/* the default route, no key */
 	TAILQ_ENTRY(ipmic_reg)	 entry;
 };
 TAILQ_HEAD(ipmic_regs, ipmic_reg);
@@ -140,7 +144,8 @@ struct ipmic {
 	int			 connecting;	/* inside ipmic_connect() */
 	int			 connect_err;
 	int			 welcomed;	/* some broker welcomed us */
-	int			 stop;
+	volatile sig_atomic_t	 stop;
+	int			 efd;		/* wakes ipmic_run() */
 	int			 pollout;
 	int64_t			 retry_at;
 	uint32_t		 backoff_ms;
@@ -595,14 +600,20 @@ ipmic_send_register(struct ipmic *c, enum ipmic_op_kind kind,
 	op->reg = reg;
 	op->wait = wait;
 	ipmic_key_to_wire(key, &wk);
+	if (reg != NULL && reg->is_default) {
+		um.default_route = rm.default_route = 1;
+		um.key = rm.key = NULL;
+	}
 	if (kind == IPMIC_OP_UNREGISTER) {
 		um.tag = op->tag;
-		um.key = &wk;
+		if (!um.default_route)
+			um.key = &wk;
 		env.body_case = HND__ENVELOPE__BODY_UNREGISTER;
 		env.unregister = &um;
 	} else {
 		rm.tag = op->tag;
-		rm.key = &wk;
+		if (!rm.default_route)
+			rm.key = &wk;
 		rm.deadline_ms = deadline_ms;
 		env.body_case = HND__ENVELOPE__BODY_REGISTER;
 		env.register_ = &rm;
@@ -812,18 +823,24 @@ ipmic_key_better(const struct ipmic_key *a, const struct ipmic_key *b)
 static struct ipmic_reg *
 ipmic_route(struct ipmic *c, const struct ipmic_request *r)
 {
-	struct ipmic_reg	*reg, *best = NULL;
+	struct ipmic_reg	*reg, *best = NULL, *dflt = NULL;
 	const struct ipmic_key	*k;
 	uint32_t		 iana = 0;
 
+	TAILQ_FOREACH(reg, &c->regs, entry)
+		if (reg->is_default)
+			dflt = reg;
+
 	if (r->netfn == IPMIC_NETFN_OEM) {
 		if (r->len < 3)
-			return NULL;
+			return dflt;
 		iana = r->data[0] | r->data[1] << 8 |
 		    (uint32_t)r->data[2] << 16;
 	} else if (r->netfn == IPMIC_NETFN_GROUP && r->len < 1)
-		return NULL;
+		return dflt;
 	TAILQ_FOREACH(reg, &c->regs, entry) {
+		if (reg->is_default)
+			continue;
 		k = &reg->key;
 		if (k->netfn != r->netfn ||
 		    (!k->any_cmd && k->cmd != r->cmd) ||
@@ -837,7 +854,7 @@ ipmic_route(struct ipmic *c, const struct ipmic_request *r)
 		if (best == NULL || ipmic_key_better(k, &best->key))
 			best = reg;
 	}
-	return best;
+	return best != NULL ? best : dflt;
 }
 
 /* Bytes echoed after the CC of a fallback answer: IANA or body code. */
@@ -1067,6 +1084,7 @@ ipmic_new(const char *name)
 	ipmic_strcpy(c->name, sizeof(c->name), name);
 	c->sock = -1;
 	c->tfd = -1;
+	c->efd = -1;
 	c->state = IPMIC_DOWN;
 	c->backoff_ms = IPMIC_BACKOFF_MIN_MS;
 	c->max_payload = IPMIC_PAYLOAD_DEFAULT;
@@ -1085,6 +1103,13 @@ ipmic_new(const char *name)
 	ev.events = EPOLLIN;
 	ev.data.u32 = IPMIC_EP_TIMER;
 	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->tfd, &ev) < 0)
+		goto fail;
+	/* ipmic_stop() writes here, so a stop from a signal handler wakes
+	 * the poll in ipmic_run() even if it lands just before it. */
+	if ((c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		goto fail;
+	ev.data.u32 = IPMIC_EP_STOP;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->efd, &ev) < 0)
 		goto fail;
 	return c;
 fail:
@@ -1129,6 +1154,8 @@ ipmic_free(struct ipmic *c)
 	wire_arena_deinit(&c->arena);
 	if (c->tfd >= 0)
 		close(c->tfd);
+	if (c->efd >= 0)
+		close(c->efd);
 	if (c->epfd >= 0)
 		close(c->epfd);
 	free(c->path);
@@ -1254,6 +1281,11 @@ ipmic_dispatch(struct ipmic *c)
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u32 == IPMIC_EP_TIMER)
 			timer = 1;
+		else if (ev[i].data.u32 == IPMIC_EP_STOP) {
+			uint64_t v;
+
+			(void)!read(c->efd, &v, sizeof(v));
+		}
 		else if (ev[i].data.u32 == IPMIC_EP_SOCK) {
 			if (ev[i].events & EPOLLOUT)
 				out = 1;
@@ -1301,7 +1333,12 @@ ipmic_run(struct ipmic *c)
 void
 ipmic_stop(struct ipmic *c)
 {
+	uint64_t	one = 1;
+	int		saved = errno;
+
 	c->stop = 1;
+	(void)!write(c->efd, &one, sizeof(one));
+	errno = saved;
 }
 
 static int
@@ -1317,9 +1354,9 @@ ipmic_result_done(struct ipmic *c, void *arg)
  * IPMIC_E_* (details in @err), -ENOTCONN, -ECONNRESET (connection lost
  * meanwhile) or another negative errno.
  */
-int
-ipmic_register(struct ipmic *c, const struct ipmic_key *key,
-    uint32_t deadline_ms, ipmic_request_fn *fn, void *arg,
+static int
+ipmic_register_reg(struct ipmic *c, const struct ipmic_key *key,
+    int is_default, uint32_t deadline_ms, ipmic_request_fn *fn, void *arg,
     struct ipmic_error *err)
 {
 	struct ipmic_result_wait	 w = { 0, 0, err };
@@ -1328,14 +1365,17 @@ ipmic_register(struct ipmic *c, const struct ipmic_key *key,
 
 	if (err != NULL)
 		memset(err, 0, sizeof(*err));
-	if (key == NULL || fn == NULL)
+	if ((key == NULL && !is_default) || fn == NULL)
 		return -EINVAL;
 	if (c->state != IPMIC_UP)
 		return -ENOTCONN;
 	if ((reg = calloc(1, sizeof(*reg))) == NULL)
 		return -ENOMEM;
-	reg->key = *key;
-	ipmic_key_normalize(&reg->key);
+	reg->is_default = is_default;
+	if (key != NULL) {
+		reg->key = *key;
+		ipmic_key_normalize(&reg->key);
+	}
 	reg->deadline_ms = deadline_ms;
 	reg->fn = fn;
 	reg->arg = arg;
@@ -1346,6 +1386,56 @@ ipmic_register(struct ipmic *c, const struct ipmic_key *key,
 		return r;
 	}
 	/* The op owns reg now: on OK it joins c->regs, else it is freed. */
+	if ((r = ipmic_block(c, ipmic_result_done, &w, -1)) < 0)
+		return r;
+	return w.status;
+}
+
+int
+ipmic_register(struct ipmic *c, const struct ipmic_key *key,
+    uint32_t deadline_ms, ipmic_request_fn *fn, void *arg,
+    struct ipmic_error *err)
+{
+	return ipmic_register_reg(c, key, 0, deadline_ms, fn, arg, err);
+}
+
+/**
+ * ipmic_register_default() - take the default route
+ *
+ * Returns 0, IPMIC_E_DENIED unless the broker's config names this handler
+ * (hello name and uid/gid), IPMIC_E_CONFLICT when another holds it.
+ */
+int
+ipmic_register_default(struct ipmic *c, ipmic_request_fn *fn, void *arg,
+    struct ipmic_error *err)
+{
+	return ipmic_register_reg(c, NULL, 1, 0, fn, arg, err);
+}
+
+/**
+ * ipmic_unregister_default() - give the default route back
+ */
+int
+ipmic_unregister_default(struct ipmic *c, struct ipmic_error *err)
+{
+	struct ipmic_result_wait	 w = { 0, 0, err };
+	struct ipmic_reg		*reg;
+	struct ipmic_key		 k = { 0 };
+	int				 r;
+
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	if (c->state != IPMIC_UP)
+		return -ENOTCONN;
+	TAILQ_FOREACH(reg, &c->regs, entry)
+		if (!reg->unregistering && reg->is_default)
+			break;
+	if (reg == NULL)
+		return IPMIC_E_NOT_FOUND;
+	r = ipmic_send_register(c, IPMIC_OP_UNREGISTER, reg, &k, 0, &w);
+	if (r < 0)
+		return r;
+	reg->unregistering = 1;
 	if ((r = ipmic_block(c, ipmic_result_done, &w, -1)) < 0)
 		return r;
 	return w.status;
@@ -1375,7 +1465,8 @@ ipmic_unregister(struct ipmic *c, const struct ipmic_key *key,
 	k = *key;
 	ipmic_key_normalize(&k);
 	TAILQ_FOREACH(reg, &c->regs, entry)
-		if (!reg->unregistering && ipmic_key_equal(&reg->key, &k))
+		if (!reg->unregistering && !reg->is_default &&
+		    ipmic_key_equal(&reg->key, &k))
 			break;
 	r = ipmic_send_register(c, IPMIC_OP_UNREGISTER, reg, &k, 0, &w);
 	if (r < 0)

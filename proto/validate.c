@@ -13,6 +13,9 @@
 #include "wire.h"
 #include "validate.h"
 
+static int	validate_fail(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
 static int
 validate_fail(char *why, size_t len, const char *fmt, ...)
 {

@@ -1007,3 +1007,61 @@ Test(ipmiclient, call_from_a_callback_dispatches_other_requests_meanwhile)
 	hnd__envelope__free_unpacked(env, NULL);
 	close(fd);
 }
+
+static int
+bg_register_default(struct bg *b)
+{
+	return ipmic_register_default(c, b->rfn, b->rarg, &b->err);
+}
+
+Test(ipmiclient, default_route_gets_requests_no_key_matches)
+{
+	struct ipmic_key	 one = { .netfn = 0x06, .cmd = 0x01 };
+	struct hit		 hk = { 0 }, hd = { 0 };
+	struct bg		 b = { .rfn = answer_0x22, .rarg = &hd };
+	Hnd__Envelope		*env;
+	int			 fd;
+
+	fd = up(1024);
+	reg(fd, one, answer_0x11, &hk);
+	bg_start(&b, bg_register_default);
+	env = fb_expect(fd, HND__ENVELOPE__BODY_REGISTER);
+	cr_assert(env->register_->default_route);
+	cr_assert_null(env->register_->key);
+	fb_result(fd, env->register_->tag, HND__STATUS__OK);
+	hnd__envelope__free_unpacked(env, NULL);
+	cr_assert_eq(bg_join(&b), 0);
+	/* A registered key still wins over the default route. */
+	fb_request(fd, 1, 0x06, 0, 0x01, 0, NULL, 0);
+	pump_until(&hk.n);
+	env = fb_response(fd, 1, 0);
+	hnd__envelope__free_unpacked(env, NULL);
+	fb_request(fd, 2, 0x0a, 0, 0x40, 0, NULL, 0);
+	pump_until(&hd.n);
+	env = fb_response(fd, 2, 0);
+	cr_assert_eq(env->response->data.data[0], 0x22);
+	hnd__envelope__free_unpacked(env, NULL);
+	close(fd);
+}
+
+Test(ipmiclient, default_route_refusal_is_returned_with_its_reason)
+{
+	struct hit		 hd = { 0 };
+	struct bg		 b = { .rfn = answer_0x22, .rarg = &hd };
+	Hnd__Envelope		*env;
+	int			 fd;
+
+	fd = up(1024);
+	bg_start(&b, bg_register_default);
+	env = fb_expect(fd, HND__ENVELOPE__BODY_REGISTER);
+	fb_result(fd, env->register_->tag, HND__STATUS__DENIED);
+	hnd__envelope__free_unpacked(env, NULL);
+	cr_assert_eq(bg_join(&b), IPMIC_E_DENIED);
+	/* Refused: unmatched requests still get 0xC1 from the library. */
+	fb_request(fd, 1, 0x0a, 0, 0x40, 0, NULL, 0);
+	pump_until_fd(fd);
+	env = fb_response(fd, 1, 0xc1);
+	hnd__envelope__free_unpacked(env, NULL);
+	cr_assert_eq(hd.n, 0);
+	close(fd);
+}

@@ -177,7 +177,8 @@ int ipmic_dispatch(struct ipmic *c);
  */
 int ipmic_run(struct ipmic *c);
 
-/** ipmic_stop() - make ipmic_run() return; safe from a callback. */
+/** ipmic_stop() - make ipmic_run() return; safe from a callback and from
+ * a signal handler. */
 void ipmic_stop(struct ipmic *c);
 
 /**
@@ -194,6 +195,20 @@ void ipmic_stop(struct ipmic *c);
 int ipmic_register(struct ipmic *c, const struct ipmic_key *key,
     uint32_t deadline_ms, ipmic_request_fn *fn, void *arg,
     struct ipmic_error *err);
+
+/**
+ * ipmic_register_default() - receive every request nobody registered
+ *
+ * The broker's config names the one handler allowed to take the default
+ * route, by hello name and uid/gid. Returns 0, IPMIC_E_DENIED for any other
+ * handler, IPMIC_E_CONFLICT when the route is held, or a negative errno.
+ * Like keys, the route is taken again after a reconnect.
+ */
+int ipmic_register_default(struct ipmic *c, ipmic_request_fn *fn, void *arg,
+    struct ipmic_error *err);
+
+/** ipmic_unregister_default() - give the default route back. */
+int ipmic_unregister_default(struct ipmic *c, struct ipmic_error *err);
 
 /** ipmic_unregister() - stop serving @key. Same returns as ipmic_register(). */
 int ipmic_unregister(struct ipmic *c, const struct ipmic_key *key,
