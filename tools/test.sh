@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite: installs what is missing, then builds and runs every
-# test twice: in a normal build and in an ASan+UBSan build. Exits non-zero
-# if anything fails.
+# test twice, in a normal build and in an ASan+UBSan build, and runs each
+# fuzz target under libFuzzer (clang). Exits non-zero if anything fails.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -25,4 +25,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dvalgrind=false
-echo "== all tests passed in both builds =="
+echo "== libFuzzer build (clang): a short run of every fuzz target =="
+CC=clang-14 run build-fuzz -Dfuzz=true -Dtests=false -Db_lundef=false \
+	-Dvalgrind=false
+echo "== all tests passed: normal, ASan+UBSan, fuzz =="
