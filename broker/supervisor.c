@@ -119,13 +119,16 @@ int
 supervisor_main(const char *config_path)
 {
 	struct event	*ev_chld, *ev_hup, *ev_term, *ev_int;
-	char		 err[CONFIG_ERR_MAX];
+	char		 err[CONFIG_ERR_MAX], abspath[PATH_MAX];
 	ssize_t		 n;
 
 	log_setname("ipmi-brokerd");
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sup, 0, sizeof(sup));
 	sup.broker_fd = -1;
+	/* Reloads read the same file whatever the working directory. */
+	if (realpath(config_path, abspath) != NULL)
+		config_path = abspath;
 	if (config_load(&sup.cfg, config_path, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return 1;
