@@ -110,6 +110,16 @@ validate_from_handler(const Hnd__Envelope *e, char *why, size_t len)
 	case HND__ENVELOPE__BODY_SEND:
 		return validate_msg("send", e->send->netfn, e->send->lun,
 		    e->send->cmd, e->send->data.len, why, len);
+	case HND__ENVELOPE__BODY_ATTENTION:
+		if (!validate_name(e->attention->bus))
+			return validate_fail(why, len, "attention: bad bus "
+			    "name");
+		return 0;
+	case HND__ENVELOPE__BODY_HOST_RESET:
+		if (!validate_name(e->host_reset->bus))
+			return validate_fail(why, len, "host reset: bad bus "
+			    "name");
+		return 0;
 	case HND__ENVELOPE__BODY__NOT_SET:
 		return validate_fail(why, len, "envelope with no body");
 	default:
@@ -127,6 +137,7 @@ validate_from_broker(const Hnd__Envelope *e, char *why, size_t len)
 	case HND__ENVELOPE__BODY_WELCOME:
 	case HND__ENVELOPE__BODY_GOODBYE:
 	case HND__ENVELOPE__BODY_RESULT:
+	case HND__ENVELOPE__BODY_EVENT:
 		return 0;
 	case HND__ENVELOPE__BODY_REQUEST:
 		r = e->request;
@@ -166,6 +177,9 @@ validate_from_control(const Ctl__Envelope *e, char *why, size_t len)
 		if (s->has_channel && s->channel > 0x0f)
 			return validate_fail(why, len, "send: channel %u out "
 			    "of range", s->channel);
+		if (s->bus != NULL && s->bus[0] != '\0' &&
+		    !validate_name(s->bus))
+			return validate_fail(why, len, "send: bad bus name");
 		return validate_msg("send", s->netfn, s->lun, s->cmd,
 		    s->data.len, why, len);
 	case CTL__ENVELOPE__BODY__NOT_SET:
@@ -202,6 +216,9 @@ validate_from_driver(const Bus__Envelope *e, char *why, size_t len)
 		    e->request->lun, e->request->cmd, e->request->data.len,
 		    why, len);
 	case BUS__ENVELOPE__BODY_CANCEL:
+	case BUS__ENVELOPE__BODY_ATTENTION_RESULT:
+	case BUS__ENVELOPE__BODY_HOST_RESET:
+	case BUS__ENVELOPE__BODY_STATS:
 		return 0;
 	case BUS__ENVELOPE__BODY__NOT_SET:
 		return validate_fail(why, len, "envelope with no body");
@@ -218,6 +235,7 @@ validate_from_supervisor(const Sup__Envelope *e, char *why, size_t len)
 	case SUP__ENVELOPE__BODY_CONFIG:
 	case SUP__ENVELOPE__BODY_SOCKETS:
 	case SUP__ENVELOPE__BODY_BUS_LINK:
+	case SUP__ENVELOPE__BODY_BUS_STATE:
 		return 0;
 	case SUP__ENVELOPE__BODY__NOT_SET:
 		return validate_fail(why, len, "envelope with no body");
