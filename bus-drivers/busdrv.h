@@ -93,15 +93,18 @@ struct busdrv_medium {
 	bool		 einval_means_gone;
 	/* A new request replaces the outstanding one (KCS, SSIF). */
 	bool		 one_outstanding;
-	/* EAGAIN from a read the device said was ready is no error (KCS:
-	 * a signal shows up as EAGAIN). */
-	bool		 eagain_on_read_ok;
+	/* read(2) blocks whatever O_NONBLOCK says (BT): read one frame per
+	 * POLLIN. Otherwise read until EAGAIN. */
+	bool		 read_blocks;
+	/* The device hands a backlog over newest first (IPMB): read it all,
+	 * then handle it oldest first. */
+	bool		 backlog_newest_first;
 
 	/*
 	 * Parse one frame read from the device. Returns 0 with *req filled,
 	 * or a BUSDRV_E_* verdict. For BUSDRV_E_LENGTH / BUSDRV_E_OVERSIZE
 	 * the parser may put a ready-made error response frame (0xC7 /
-	 * 0xC8) in errframe/*errlen (0 when none can be formed).
+	 * 0xC8) in errframe and its length in errlen (0 when none can be formed).
 	 */
 	int	(*parse)(const uint8_t *frame, size_t len, struct busdrv_req *req,
 		    uint8_t *errframe, size_t *errlen);
@@ -117,7 +120,7 @@ struct busdrv_medium {
 
 /*
  * Run a driver: parse the command line (--fd N --link M --name NAME
- * --channel C [--deadline MS] [--queue N] [-d]), speak hello to the
+ * --channel C [--device PATH] [--queue N] [-d]), speak hello to the
  * broker, and loop until the link closes (exit 0) or the device fails
  * (exit 1). Never returns on error paths that a restart can mend: it
  * exits with a logged reason and the supervisor starts a new driver.
