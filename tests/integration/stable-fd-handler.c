@@ -4,8 +4,10 @@
  * cmd 0x05 (answering cc 0x00 and the byte 0x05) and reports on stdout,
  * one line each, the fd the library gave it at start and again at each
  * event, so test-restart.c can check that the fd survives a broker
- * restart: "start fd N", "connected fd N", "disconnected fd N",
- * "registered-again fd N". SIGTERM ends it with status 0.
+ * restart: "start fd N", "registered fd N", and "event-connected fd N",
+ * "event-disconnected fd N", "event-registered-again fd N" (the prefix
+ * keeps one name from matching inside another). SIGTERM ends it with
+ * status 0.
  */
 #include <errno.h>
 #include <poll.h>
@@ -44,7 +46,7 @@ stable_event(struct ipmic *c, enum ipmic_event ev, const struct ipmic_key *k,
 
 	if ((unsigned)ev < sizeof(names) / sizeof(names[0]) &&
 	    names[ev] != NULL)
-		printf("%s fd %d\n", names[ev], ipmic_fd(c));
+		printf("event-%s fd %d\n", names[ev], ipmic_fd(c));
 }
 
 int

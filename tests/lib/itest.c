@@ -493,6 +493,13 @@ itest_file_count(const char *path, const char *needle)
 int
 itest_wait_file(const char *path, const char *needle, int timeout_ms)
 {
+	return itest_wait_count(path, needle, 1, timeout_ms);
+}
+
+int
+itest_wait_count(const char *path, const char *needle, int n,
+    int timeout_ms)
+{
 	int64_t	end = itest_now_ms() + timeout_ms, left;
 	struct pollfd pfd;
 	char	 buf[4096];
@@ -504,7 +511,7 @@ itest_wait_file(const char *path, const char *needle, int timeout_ms)
 		/* Watch before reading, so no write falls in between. */
 		if (wd < 0)
 			wd = inotify_add_watch(ifd, path, IN_MODIFY);
-		if (itest_file_count(path, needle) > 0) {
+		if (itest_file_count(path, needle) >= n) {
 			found = 0;
 			break;
 		}

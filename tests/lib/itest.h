@@ -123,6 +123,9 @@ int	itest_run_finish(struct itest_run *r, int timeout_ms);
  * woken by inotify. Returns 0 when found, -1 when the time ran out.
  */
 int	itest_wait_file(const char *path, const char *needle, int timeout_ms);
+/* Likewise, until needle occurs at least n times. */
+int	itest_wait_count(const char *path, const char *needle, int n,
+	    int timeout_ms);
 /* Count non-overlapping occurrences of needle in the file (0 if absent). */
 int	itest_file_count(const char *path, const char *needle);
 
