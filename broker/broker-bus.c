@@ -18,6 +18,7 @@
 
 #include "broker.h"
 #include "bus.pb-c.h"
+#include "handler.pb-c.h"
 #include "log.h"
 #include "validate.h"
 
@@ -28,6 +29,10 @@ static void	bus_writable(int fd, short ev, void *arg);
 static void	bus_hello(struct blink *b, const Bus__Hello *m);
 static void	bus_request(struct blink *b, const Bus__Request *m);
 static void	bus_cancel(struct blink *b, const Bus__Cancel *m);
+static void	bus_attention_result(struct blink *b,
+		    const Bus__AttentionResult *m);
+static void	bus_host_reset(struct blink *b);
+static void	bus_stats(struct blink *b, const Bus__Stats *m);
 
 /* Consumes fd. */
 int
@@ -47,6 +52,7 @@ bus_link_add(int fd, const char *name, uint32_t max_inflight,
 	b->facts.deadline_ms = deadline_ms ? deadline_ms :
 	    broker.cfg.deadline_ms;
 	TAILQ_INIT(&b->sent);
+	TAILQ_INIT(&b->attn);
 	wire_queue_init(&b->outq, BROKER_OUTQ_LIMIT);
 	b->ev_read = event_new(broker.base, fd, EV_READ | EV_PERSIST,
 	    bus_dispatch, b);
@@ -68,6 +74,17 @@ bus_link_add(int fd, const char *name, uint32_t max_inflight,
 static void
 bus_free(struct blink *b)
 {
+	struct attn_wait	*w;
+
+	while ((w = TAILQ_FIRST(&b->attn)) != NULL) {
+		TAILQ_REMOVE(&b->attn, w, entry);
+		handler_result_status(w->h, w->htag, HND__STATUS__NO_BUS,
+		    "the bus went down before its driver answered");
+		free(w);
+	}
+	if (b->welcomed)
+		handler_broadcast_event(HND__EVENT_KIND__EVENT_BUS_DOWN,
+		    b->facts.name);
 	route_origin_gone(&b->sent);
 	TAILQ_REMOVE(&broker.buses, b, entry);
 	event_free(b->ev_read);
@@ -177,6 +194,15 @@ bus_dispatch(int fd, short ev, void *arg)
 		case BUS__ENVELOPE__BODY_CANCEL:
 			bus_cancel(b, env->cancel);
 			break;
+		case BUS__ENVELOPE__BODY_ATTENTION_RESULT:
+			bus_attention_result(b, env->attention_result);
+			break;
+		case BUS__ENVELOPE__BODY_HOST_RESET:
+			bus_host_reset(b);
+			break;
+		case BUS__ENVELOPE__BODY_STATS:
+			bus_stats(b, env->stats);
+			break;
 		default:
 			break;
 		}
@@ -212,7 +238,16 @@ bus_hello(struct blink *b, const Bus__Hello *m)
 		bus_drop(b, "unsupported protocol version");
 		return;
 	}
-	snprintf(f->name, sizeof(f->name), "%s", m->name);
+	if (strcmp(f->name, m->name) != 0) {
+		bus_drop(b, "hello names another bus than its link");
+		return;
+	}
+	snprintf(b->driver, sizeof(b->driver), "%s",
+	    m->driver != NULL ? m->driver : "");
+	snprintf(b->device, sizeof(b->device), "%s",
+	    m->device != NULL ? m->device : "");
+	b->can_set_attention = m->can_set_attention;
+	b->can_clear_attention = m->can_clear_attention;
 	f->channel = (uint8_t)m->channel;
 	f->medium = (uint8_t)m->medium;
 	f->protocol = (uint8_t)m->protocol;
@@ -228,11 +263,13 @@ bus_hello(struct blink *b, const Bus__Hello *m)
 	w.deadline_ms = f->deadline_ms;
 	env.body_case = BUS__ENVELOPE__BODY_WELCOME;
 	env.welcome = &w;
-	log_info("bus %s: channel %u, deadline %u ms, responses up to %u "
-	    "bytes", f->name, f->channel, f->deadline_ms, f->max_response);
+	log_info("bus %s: %s channel %u, deadline %u ms, responses up to %u "
+	    "bytes", f->name, b->driver, f->channel, f->deadline_ms,
+	    f->max_response);
 	if (wire_send_queued(&b->outq, b->fd, &env.base) == 0 &&
 	    b->outq.head != NULL)
 		event_add(b->ev_write, NULL);
+	handler_broadcast_event(HND__EVENT_KIND__EVENT_BUS_UP, f->name);
 }
 
 static void
@@ -274,6 +311,181 @@ bus_cancel(struct blink *b, const Bus__Cancel *m)
 	f->olist = NULL;
 	f->ocount = NULL;
 	broker.stats.counters[STATS_CANCELLED]++;
+	log_debug("bus %s: request %llu cancelled (%d)", b->facts.name,
+	    (unsigned long long)m->token, (int)m->reason);
+}
+
+struct blink *
+bus_find(const char *name)
+{
+	struct blink	*b;
+
+	TAILQ_FOREACH(b, &broker.buses, entry)
+		if (b->welcomed && strcmp(b->facts.name, name) == 0)
+			return b;
+	return NULL;
+}
+
+static int
+bus_send(struct blink *b, Bus__Envelope *env)
+{
+	int	r;
+
+	r = wire_send_queued(&b->outq, b->fd, &env->base);
+	if (r == 0 && b->outq.head != NULL)
+		event_add(b->ev_write, NULL);
+	return r;
+}
+
+/* A handler asks to raise or clear attention on a bus. */
+void
+bus_attention(struct hconn *h, uint32_t tag, const char *bus, bool set)
+{
+	Bus__Envelope		 env = BUS__ENVELOPE__INIT;
+	Bus__Attention		 at = BUS__ATTENTION__INIT;
+	struct attn_wait	*w;
+	struct blink		*b;
+	char			 msg[160];
+
+	if ((b = bus_find(bus)) == NULL) {
+		snprintf(msg, sizeof(msg), "no bus '%s' is up", bus);
+		handler_result_status(h, tag, HND__STATUS__NO_BUS, msg);
+		return;
+	}
+	if (set ? !b->can_set_attention : !b->can_clear_attention) {
+		snprintf(msg, sizeof(msg), "bus %s (%s) cannot %s attention%s",
+		    bus, b->driver, set ? "raise" : "clear", set ? "" :
+		    ": its host clears SMS_ATN itself");
+		handler_result_status(h, tag, HND__STATUS__UNSUPPORTED, msg);
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		handler_result_status(h, tag, HND__STATUS__LIMIT,
+		    "out of memory");
+		return;
+	}
+	w->tag = ++broker.attn_tag;
+	w->h = h;
+	w->htag = tag;
+	at.tag = w->tag;
+	at.set = set;
+	env.body_case = BUS__ENVELOPE__BODY_ATTENTION;
+	env.attention = &at;
+	if (bus_send(b, &env) < 0) {
+		free(w);
+		handler_result_status(h, tag, HND__STATUS__NO_BUS,
+		    "the bus driver is not reading");
+		return;
+	}
+	TAILQ_INSERT_TAIL(&b->attn, w, entry);
+}
+
+static void
+bus_attention_result(struct blink *b, const Bus__AttentionResult *m)
+{
+	struct attn_wait	*w;
+
+	TAILQ_FOREACH(w, &b->attn, entry)
+		if (w->tag == m->tag)
+			break;
+	if (w == NULL)
+		return;		/* its handler is gone */
+	TAILQ_REMOVE(&b->attn, w, entry);
+	handler_result_status(w->h, w->htag, m->ok ? HND__STATUS__OK :
+	    HND__STATUS__UNSUPPORTED, m->ok ? "" : m->message);
+	free(w);
+}
+
+/* A handler that disconnects waits for nothing any more. */
+void
+bus_forget_handler(struct hconn *h)
+{
+	struct attn_wait	*w, *next;
+	struct blink		*b;
+
+	TAILQ_FOREACH(b, &broker.buses, entry)
+		for (w = TAILQ_FIRST(&b->attn); w != NULL; w = next) {
+			next = TAILQ_NEXT(w, entry);
+			if (w->h == h) {
+				TAILQ_REMOVE(&b->attn, w, entry);
+				free(w);
+			}
+		}
+}
+
+/* The medium saw the host reset: every handler hears of it. */
+static void
+bus_host_reset(struct blink *b)
+{
+	log_info("bus %s: host reset", b->facts.name);
+	handler_broadcast_event(HND__EVENT_KIND__EVENT_HOST_RESET,
+	    b->facts.name);
+}
+
+/* A handler saw the host reset: the driver drops what the host asked and
+ * clears attention; every handler hears of it. */
+void
+bus_host_reset_from_handler(struct hconn *h, const char *bus)
+{
+	Bus__Envelope	env = BUS__ENVELOPE__INIT;
+	Bus__HostReset	hr = BUS__HOST_RESET__INIT;
+	struct blink	*b;
+
+	if ((b = bus_find(bus)) == NULL)
+		return;
+	log_info("bus %s: host reset reported by handler %s[%d]", bus,
+	    h->name, (int)h->pid);
+	env.body_case = BUS__ENVELOPE__BODY_HOST_RESET;
+	env.host_reset = &hr;
+	(void)bus_send(b, &env);
+	handler_broadcast_event(HND__EVENT_KIND__EVENT_HOST_RESET, bus);
+}
+
+static void
+bus_stats(struct blink *b, const Bus__Stats *m)
+{
+	b->stats.frames_in = m->frames_in;
+	b->stats.frames_out = m->frames_out;
+	b->stats.malformed = m->malformed;
+	b->stats.bad_checksum = m->bad_checksum;
+	b->stats.oversize = m->oversize;
+	b->stats.stale = m->stale;
+	b->stats.write_errors = m->write_errors;
+	b->stats.cancelled = m->cancelled;
+	b->stats.queue_depth = m->queue_depth;
+}
+
+void
+bus_proc_state(const char *name, const char *state, uint32_t pid,
+    uint32_t restarts, const char *last_exit)
+{
+	struct bus_proc	*p = NULL;
+	size_t		 i;
+
+	for (i = 0; i < broker.nprocs; i++)
+		if (strcmp(broker.procs[i].name, name) == 0)
+			p = &broker.procs[i];
+	if (p == NULL) {
+		if (broker.nprocs == CONFIG_BUS_MAX)
+			return;
+		p = &broker.procs[broker.nprocs++];
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	}
+	snprintf(p->state, sizeof(p->state), "%s", state);
+	p->pid = pid;
+	p->restarts = restarts;
+	snprintf(p->last_exit, sizeof(p->last_exit), "%s", last_exit);
+}
+
+const struct bus_proc *
+bus_proc_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < broker.nprocs; i++)
+		if (strcmp(broker.procs[i].name, name) == 0)
+			return &broker.procs[i];
+	return NULL;
 }
 
 void

@@ -443,24 +443,44 @@ control_list_handlers(struct cconn *c)
 }
 
 static void
-control_bus_info(struct ctl_snapshot *s, const struct bus_facts *f,
-    const char *driver, const char *state, uint32_t inflight,
-    uint64_t requests, uint64_t drops)
+control_bus_info(struct ctl_snapshot *s, const char *name,
+    const struct config_bus *cb, const struct blink *b)
 {
-	Ctl__Envelope	env = CTL__ENVELOPE__INIT;
-	Ctl__BusInfo	bi = CTL__BUS_INFO__INIT;
+	const struct bus_proc	*p = bus_proc_find(name);
+	Ctl__Envelope		 env = CTL__ENVELOPE__INIT;
+	Ctl__BusInfo		 bi = CTL__BUS_INFO__INIT;
 
-	bi.name = (char *)f->name;
-	bi.driver = (char *)driver;
-	bi.device = "";
-	bi.channel = f->channel;
-	bi.state = (char *)state;
-	bi.inflight = inflight;
-	bi.requests = requests;
-	bi.drops = drops;
-	bi.deadline_ms = f->deadline_ms;
-	bi.max_response = f->max_response;
+	bi.name = (char *)name;
+	bi.driver = cb != NULL ? (char *)cb->driver : (char *)"link";
+	bi.device = cb != NULL ? (char *)cb->device : (char *)"";
+	bi.channel = cb != NULL ? cb->channel : 0;
 	bi.last_exit = "";
+	bi.state = b != NULL && b->welcomed ? "up" : "down";
+	if (p != NULL) {
+		bi.restarts = p->restarts;
+		bi.last_exit = (char *)p->last_exit;
+		bi.pid = p->pid;
+		if (b == NULL || !b->welcomed)
+			bi.state = (char *)p->state;
+	}
+	if (b != NULL) {
+		if (b->driver[0] != '\0')
+			bi.driver = (char *)b->driver;
+		bi.channel = b->facts.channel;
+		bi.inflight = b->inflight;
+		bi.requests = b->requests;
+		bi.drops = b->drops + b->stats.stale + b->stats.malformed +
+		    b->stats.bad_checksum;
+		bi.queue_depth = b->stats.queue_depth;
+		bi.deadline_ms = b->facts.deadline_ms;
+		bi.max_response = b->facts.max_response;
+		bi.malformed = b->stats.malformed;
+		bi.bad_checksum = b->stats.bad_checksum;
+		bi.stale = b->stats.stale;
+		bi.cancelled = b->stats.cancelled;
+		bi.frames_in = b->stats.frames_in;
+		bi.frames_out = b->stats.frames_out;
+	}
 	env.body_case = CTL__ENVELOPE__BODY_BUS_INFO;
 	env.bus_info = &bi;
 	control_snap_add(s, &env);
@@ -470,18 +490,41 @@ static void
 control_list_buses(struct cconn *c)
 {
 	struct ctl_snapshot	*s = control_snap_new();
+	Ctl__Envelope		 env = CTL__ENVELOPE__INIT;
+	Ctl__BusInfo		 bi = CTL__BUS_INFO__INIT;
+	const struct config_bus	*cb;
 	struct blink		*b;
+	size_t			 i;
 
 	if (s == NULL) {
 		control_result(c, CTL__CODE__BUSY, "out of memory");
 		return;
 	}
-	control_bus_info(s, &broker.ctl_facts, "ctl", "up",
-	    broker.ctl_inflight, 0, 0);
-	TAILQ_FOREACH(b, &broker.buses, entry)
-		control_bus_info(s, &b->facts, "link",
-		    b->welcomed ? "up" : "starting", b->inflight,
-		    b->requests, b->drops);
+	bi.name = "ctl";
+	bi.driver = "ctl";
+	bi.device = "";
+	bi.channel = broker.ctl_facts.channel;
+	bi.state = "up";
+	bi.last_exit = "";
+	bi.inflight = broker.ctl_inflight;
+	bi.deadline_ms = broker.ctl_facts.deadline_ms;
+	bi.max_response = broker.ctl_facts.max_response;
+	env.body_case = CTL__ENVELOPE__BODY_BUS_INFO;
+	env.bus_info = &bi;
+	control_snap_add(s, &env);
+	/* Configured buses first, up or not; then links the config does
+	 * not name (tests playing the supervisor). */
+	for (i = 0; i < broker.cfg.n_bus; i++) {
+		cb = &broker.cfg.bus[i];
+		control_bus_info(s, cb->name, cb, bus_find(cb->name));
+	}
+	TAILQ_FOREACH(b, &broker.buses, entry) {
+		for (i = 0; i < broker.cfg.n_bus; i++)
+			if (strcmp(broker.cfg.bus[i].name, b->facts.name) == 0)
+				break;
+		if (i == broker.cfg.n_bus)
+			control_bus_info(s, b->facts.name, NULL, b);
+	}
 	control_snap_start(c, s);
 }
 
@@ -568,8 +611,17 @@ control_get_status(struct cconn *c)
 static void
 control_send(struct cconn *c, const Ctl__Send *m)
 {
-	struct route_req	rq = { 0 };
+	struct route_req	 rq = { 0 };
+	struct blink		*b = NULL;
+	char			 msg[96];
 
+	if (m->bus != NULL && m->bus[0] != '\0' &&
+	    strcmp(m->bus, "ctl") != 0 &&
+	    (b = bus_find(m->bus)) == NULL) {
+		snprintf(msg, sizeof(msg), "no bus '%.40s' is up", m->bus);
+		control_result(c, CTL__CODE__INVALID, msg);
+		return;
+	}
 	rq.kind = INFLIGHT_FROM_CTL;
 	rq.origin = c;
 	rq.origin_list = &c->sent;
@@ -579,10 +631,11 @@ control_send(struct cconn *c, const Ctl__Send *m)
 	rq.lun = (uint8_t)m->lun;
 	rq.cmd = (uint8_t)m->cmd;
 	rq.channel = m->has_channel ? (uint8_t)m->channel :
-	    broker.cfg.ctl_channel;
+	    b != NULL ? b->facts.channel : broker.cfg.ctl_channel;
 	rq.data = m->data.data;
 	rq.len = m->data.len;
-	rq.facts = &broker.ctl_facts;
+	/* As if it came in on that bus: the handler sees its facts. */
+	rq.facts = b != NULL ? &b->facts : &broker.ctl_facts;
 	route_request(&rq);
 }
 

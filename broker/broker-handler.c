@@ -101,6 +101,7 @@ handler_free(struct hconn *h)
 		return;
 
 	route_handler_gone(h);
+	bus_forget_handler(h);
 	while ((e = TAILQ_FIRST(&h->regs)) != NULL) {
 		TAILQ_REMOVE(&h->regs, e, owner_entry);
 		registry_remove(broker.reg, e);
@@ -297,6 +298,13 @@ handler_dispatch(int fd, short ev, void *arg)
 			break;
 		case HND__ENVELOPE__BODY_SEND:
 			handler_send_msg(h, env->send);
+			break;
+		case HND__ENVELOPE__BODY_ATTENTION:
+			bus_attention(h, env->attention->tag,
+			    env->attention->bus, env->attention->set);
+			break;
+		case HND__ENVELOPE__BODY_HOST_RESET:
+			bus_host_reset_from_handler(h, env->host_reset->bus);
 			break;
 		default:
 			break;
@@ -572,4 +580,31 @@ handler_close_all(void)
 
 	while ((h = TAILQ_FIRST(&broker.handlers)) != NULL)
 		handler_free(h);
+}
+
+void
+handler_result_status(struct hconn *h, uint32_t tag, int status,
+    const char *msg)
+{
+	handler_result(h, tag, (Hnd__Status)status, msg, NULL);
+}
+
+/* Tell every handler; one that cannot take it is dropped by
+ * handler_send(), so walk with a saved next. */
+void
+handler_broadcast_event(int kind, const char *bus)
+{
+	Hnd__Envelope	 env = HND__ENVELOPE__INIT;
+	Hnd__Event	 ev = HND__EVENT__INIT;
+	struct hconn	*h, *next;
+
+	ev.kind = (Hnd__EventKind)kind;
+	ev.bus = (char *)bus;
+	env.body_case = HND__ENVELOPE__BODY_EVENT;
+	env.event = &ev;
+	for (h = TAILQ_FIRST(&broker.handlers); h != NULL; h = next) {
+		next = TAILQ_NEXT(h, entry);
+		if (h->welcomed && !h->dead)
+			handler_send(h, &env.base);
+	}
 }

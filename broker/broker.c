@@ -177,6 +177,12 @@ broker_dispatch_sup(int fd, short ev, void *arg)
 			broker_bus_link(env->bus_link, fds, nfds);
 			nfds = 0;
 			break;
+		case SUP__ENVELOPE__BODY_BUS_STATE:
+			bus_proc_state(env->bus_state->name,
+			    env->bus_state->state, env->bus_state->pid,
+			    env->bus_state->restarts,
+			    env->bus_state->last_exit);
+			break;
 		default:
 			break;
 		}

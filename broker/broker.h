@@ -84,6 +84,15 @@ struct cconn {
 };
 TAILQ_HEAD(cconn_list, cconn);
 
+/* A handler waiting for a driver's answer to an attention request. */
+struct attn_wait {
+	TAILQ_ENTRY(attn_wait)	 entry;
+	uint32_t		 tag;		/* ours, on the bus link */
+	struct hconn		*h;
+	uint32_t		 htag;		/* the handler's */
+};
+TAILQ_HEAD(attn_list, attn_wait);
+
 struct blink {
 	TAILQ_ENTRY(blink)	 entry;
 	int			 fd;
@@ -92,13 +101,33 @@ struct blink {
 	struct wire_queue	 outq;
 	bool			 welcomed;
 	struct bus_facts	 facts;
+	char			 driver[CONFIG_NAME_MAX];
+	char			 device[128];
+	bool			 can_set_attention;
+	bool			 can_clear_attention;
 	uint32_t		 max_inflight;
 	uint32_t		 inflight;
 	struct inflight_list	 sent;
+	struct attn_list	 attn;
 	uint64_t		 requests;
 	uint64_t		 drops;
+	struct bus_stats {
+		uint64_t	frames_in, frames_out, malformed,
+				bad_checksum, oversize, stale, write_errors,
+				cancelled;
+		uint32_t	queue_depth;
+	}			 stats;
 };
 TAILQ_HEAD(blink_list, blink);
+
+/* What the supervisor says of a bus's driver process. */
+struct bus_proc {
+	char		name[CONFIG_NAME_MAX];
+	char		state[16];
+	uint32_t	pid;
+	uint32_t	restarts;
+	char		last_exit[64];
+};
 
 struct broker {
 	struct event_base	*base;
@@ -120,6 +149,9 @@ struct broker {
 	struct cconn_list	 controls;
 	uint32_t		 ncontrols;
 	struct blink_list	 buses;
+	struct bus_proc		 procs[CONFIG_BUS_MAX];
+	size_t			 nprocs;
+	uint32_t		 attn_tag;
 	struct hconn		*default_handler;
 	struct bus_facts	 ctl_facts;
 	struct bus_facts	 internal_facts;
@@ -146,6 +178,9 @@ void	handler_send_request(struct hconn *h, struct inflight *f,
 	    uint32_t origin_pid);
 void	handler_config_changed(void);
 void	handler_close_all(void);
+void	handler_result_status(struct hconn *h, uint32_t tag, int status,
+	    const char *msg);
+void	handler_broadcast_event(int kind, const char *bus);
 
 /* broker-control.c */
 void	control_accept(int fd, short ev, void *arg);
@@ -160,6 +195,15 @@ void	bus_send_response(struct blink *b, uint64_t token, uint8_t netfn,
 	    uint8_t lun, uint8_t cmd, uint8_t cc, const uint8_t *data,
 	    size_t len);
 void	bus_close_all(void);
+struct blink *bus_find(const char *name);
+void	bus_proc_state(const char *name, const char *state, uint32_t pid,
+	    uint32_t restarts, const char *last_exit);
+const struct bus_proc *bus_proc_find(const char *name);
+/* Handler side: attention toward the host, host resets, events. */
+void	bus_attention(struct hconn *h, uint32_t tag, const char *bus,
+	    bool set);
+void	bus_host_reset_from_handler(struct hconn *h, const char *bus);
+void	bus_forget_handler(struct hconn *h);
 
 /* broker-route.c */
 struct route_req {

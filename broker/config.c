@@ -193,7 +193,10 @@ static const struct config_key config_keys[] = {
 	    0, 0, CONFIG_DEADLINE_MAX },
 	{ CONFIG_S_BUS, "max_inflight", CONFIG_T_NUM, B_(max_inflight),
 	    0, 0, CONFIG_COUNT_MAX },
+	{ CONFIG_S_BUS, "queue", CONFIG_T_NUM, B_(queue), 0, 1, 4096 },
 	{ CONFIG_S_BUS, "user", CONFIG_T_NAMEDUSER, B_(user), 0, 0, 0 },
+	{ CONFIG_S_BUS, "driver_path", CONFIG_T_STR, B_(driver_path),
+	    0, 0, 0 },
 };
 
 _Static_assert(nitems(config_keys) <= CONFIG_NKEYS, "too many config keys");
@@ -633,6 +636,7 @@ config_section_bus(struct config_parse *p, const char *name)
 	b = &cfg->bus[cfg->n_bus++];
 	memset(b, 0, sizeof(*b));
 	config_strlcpy(b->name, name, sizeof(b->name));
+	b->queue = 16;
 	p->base = b;
 	return 0;
 }
@@ -1206,6 +1210,11 @@ config_validate(const struct config *cfg, const struct config_parse *p,
 		*line = p != NULL ? p->bus_line[i] : 0;
 		if (cfg->bus[i].driver[0] == '\0') {
 			snprintf(why, wlen, "[bus %s] needs a driver",
+			    cfg->bus[i].name);
+			return -1;
+		}
+		if (cfg->bus[i].device[0] == '\0') {
+			snprintf(why, wlen, "[bus %s] needs a device",
 			    cfg->bus[i].name);
 			return -1;
 		}

@@ -49,7 +49,9 @@ struct config_bus {
 	uint8_t		channel;
 	uint32_t	deadline_ms;	/* 0: the broker's default */
 	uint32_t	max_inflight;	/* 0: the broker's default */
-	char		user[CONFIG_NAME_MAX];
+	uint32_t	queue;		/* responses waiting for the device */
+	char		user[CONFIG_NAME_MAX];	/* empty: the broker's user */
+	char		driver_path[PATH_MAX];	/* empty: the installed one */
 };
 
 struct config {

@@ -98,5 +98,5 @@ main(int argc, char *argv[])
 		free(cfg);
 		return 0;
 	}
-	return supervisor_main(config_path);
+	return supervisor_main(config_path, debug);
 }

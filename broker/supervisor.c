@@ -50,6 +50,7 @@ static struct supervisor_state {
 	uint32_t		 backoff_ms;
 	uint32_t		 restarts;
 	bool			 stopping;
+	int			 debug;
 } sup;
 
 static void	supervisor_start_broker(void);
@@ -115,8 +116,43 @@ supervisor_listen(const char *path, mode_t mode)
 	return fd;
 }
 
+void
+supervisor_to_broker(const ProtobufCMessage *m, const int *fds, size_t nfds)
+{
+	int	r;
+
+	if (sup.broker_fd < 0)
+		return;
+	if ((r = wire_send(sup.broker_fd, m, fds, nfds)) < 0)
+		log_warnx("broker[%d]: cannot send: %s", (int)sup.broker_pid,
+		    strerror(-r));
+}
+
+bool
+supervisor_broker_up(void)
+{
+	return sup.broker_fd >= 0 && !sup.stopping;
+}
+
+/*
+ * As root, keep only what starting children needs: changing their
+ * uid/gid, clearing their bounding set, and signalling them.
+ */
+static void
+supervisor_limit_privileges(void)
+{
+	if (geteuid() != 0)
+		return;
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+	    CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_KILL, -1) != 0 ||
+	    capng_apply(CAPNG_SELECT_CAPS) != 0)
+		fatalx("cannot limit the supervisor's capabilities");
+	log_info("supervisor keeps setuid, setgid, setpcap and kill only");
+}
+
 int
-supervisor_main(const char *config_path)
+supervisor_main(const char *config_path, int debug)
 {
 	struct event	*ev_chld, *ev_hup, *ev_term, *ev_int;
 	char		 err[CONFIG_ERR_MAX], abspath[PATH_MAX];
@@ -160,6 +196,10 @@ supervisor_main(const char *config_path)
 
 	if ((sup.base = event_base_new()) == NULL)
 		fatalx("cannot create an event base");
+	sup.debug = debug;
+	supbus_init(sup.base, &sup.cfg, sup.self, debug ||
+	    sup.cfg.log_level >= LOG_LVL_DEBUG);
+	supervisor_limit_privileges();
 	ev_chld = evsignal_new(sup.base, SIGCHLD, supervisor_sigchld, NULL);
 	ev_hup = evsignal_new(sup.base, SIGHUP, supervisor_sighup, NULL);
 	ev_term = evsignal_new(sup.base, SIGTERM, supervisor_sigterm, NULL);
@@ -180,6 +220,8 @@ supervisor_main(const char *config_path)
 		event_free(sup.ev_broker);
 	if (sup.broker_fd >= 0)
 		close(sup.broker_fd);
+	supbus_stop_all();
+	supbus_free_all();
 	event_free(ev_chld);
 	event_free(ev_hup);
 	event_free(ev_term);
@@ -201,9 +243,15 @@ supervisor_main(const char *config_path)
 static void
 supervisor_drop_privileges(void)
 {
-	if (geteuid() != 0 || sup.cfg.user[0] == '\0')
+	if (geteuid() != 0)
 		return;
 	capng_clear(CAPNG_SELECT_BOTH);
+	if (sup.cfg.user[0] == '\0') {
+		/* Root without a user to become: keep no capability. */
+		if (capng_apply(CAPNG_SELECT_BOTH) != 0)
+			fatalx("cannot drop capabilities");
+		return;
+	}
 	if (capng_change_id((int)sup.cfg.broker_uid, (int)sup.cfg.broker_gid,
 	    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0)
 		fatalx("cannot become uid %u gid %u",
@@ -249,8 +297,8 @@ supervisor_start_broker(void)
 			_exit(127);
 		supervisor_drop_privileges();
 		execl(sup.self, "ipmi-brokerd", "--broker", "--sup-fd", "3",
-		    (sup.cfg.log_level >= LOG_LVL_DEBUG) ? "-d" : NULL,
-		    (char *)NULL);
+		    (sup.debug || sup.cfg.log_level >= LOG_LVL_DEBUG) ? "-d" :
+		    NULL, (char *)NULL);
 		fprintf(stderr, "ipmi-brokerd: exec %s: %s\n", sup.self,
 		    strerror(errno));
 		_exit(127);
@@ -273,6 +321,8 @@ supervisor_start_broker(void)
 	if (wire_send(sup.broker_fd, &env.base, fds, 2) < 0)
 		log_warnx("broker[%d]: cannot send sockets", (int)pid);
 	log_info("broker[%d] started", (int)pid);
+	supbus_report_all();
+	supbus_start_all();
 }
 
 static void
@@ -339,10 +389,17 @@ supervisor_child_exit(pid_t pid, int status)
 	else
 		return;
 	if (pid != sup.broker_pid) {
-		log_info("child %d %s", (int)pid, how);
+		if (!supbus_child_exit(pid, how, supervisor_broker_up()))
+			log_info("child %d %s", (int)pid, how);
+		if (sup.stopping && sup.broker_pid == 0 &&
+		    supbus_running() == 0)
+			event_base_loopbreak(sup.base);
 		return;
 	}
 	sup.broker_pid = 0;
+	/* The drivers' links died with the broker: new ones come with the
+	 * new broker, still on the same devices. */
+	supbus_stop_all();
 	if (sup.ev_broker != NULL) {
 		event_free(sup.ev_broker);
 		sup.ev_broker = NULL;
@@ -350,7 +407,8 @@ supervisor_child_exit(pid_t pid, int status)
 		sup.broker_fd = -1;
 	}
 	if (sup.stopping) {
-		event_base_loopbreak(sup.base);
+		if (supbus_running() == 0)
+			event_base_loopbreak(sup.base);
 		return;
 	}
 	/* A broker that ran a while restarts at once; one that keeps dying
@@ -447,8 +505,9 @@ supervisor_sigterm(int sig, short ev, void *arg)
 {
 	log_info("signal %d: stopping", sig);
 	sup.stopping = true;
+	supbus_stop_all();
 	if (sup.broker_pid > 0)
 		kill(sup.broker_pid, SIGTERM);
-	else
+	else if (supbus_running() == 0)
 		event_base_loopbreak(sup.base);
 }

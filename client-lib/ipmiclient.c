@@ -102,6 +102,7 @@ enum ipmic_op_kind {
 	IPMIC_OP_UNREGISTER,
 	IPMIC_OP_REREGISTER,
 	IPMIC_OP_SEND,
+	IPMIC_OP_ATTENTION,
 };
 
 /* Something sent with a tag, waiting for its Result or SendResult. */
@@ -167,10 +168,13 @@ struct ipmic {
 	void			*log_arg;
 	ipmic_event_fn		*event_fn;
 	void			*event_arg;
+	ipmic_bus_event_fn	*bus_fn;
+	void			*bus_arg;
 	uint8_t			 rbuf[WIRE_MSG_MAX + 1];
 	uint8_t			 arena_buf[IPMIC_ARENA_SIZE];
 };
 
+static int	ipmic_result_done(struct ipmic *, void *);
 static void	ipmic_log(struct ipmic *, enum ipmic_log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 static void	ipmic_conn_drop(struct ipmic *, int, const char *);
@@ -539,6 +543,10 @@ ipmic_conn_fail_ops(struct ipmic *c)
 			break;
 		case IPMIC_OP_REREGISTER:
 			break;
+		case IPMIC_OP_ATTENTION:
+			op->wait->status = -ECONNRESET;
+			op->wait->done = 1;
+			break;
 		case IPMIC_OP_SEND:
 			if (op->fn != NULL)
 				op->fn(c, -ECONNRESET, 0, NULL, 0, op->arg);
@@ -736,7 +744,7 @@ ipmic_on_result(struct ipmic *c, const Hnd__Result *m)
 {
 	struct ipmic_op	*op;
 
-	if (m->status < HND__STATUS__OK || m->status > HND__STATUS__LIMIT)
+	if (m->status < HND__STATUS__OK || m->status > HND__STATUS__NO_BUS)
 		return "result status out of range";
 	if ((op = ipmic_op_find(c, m->tag)) == NULL) {
 		ipmic_log(c, IPMIC_LOG_WARN, "result for unknown tag %u",
@@ -747,6 +755,11 @@ ipmic_on_result(struct ipmic *c, const Hnd__Result *m)
 		return "result for a send";
 	TAILQ_REMOVE(&c->ops, op, entry);
 	switch (op->kind) {
+	case IPMIC_OP_ATTENTION:
+		ipmic_result_error(m, op->wait->err);
+		op->wait->status = m->status;
+		op->wait->done = 1;
+		break;
 	case IPMIC_OP_REGISTER:
 		if (m->status == HND__STATUS__OK)
 			TAILQ_INSERT_TAIL(&c->regs, op->reg, entry);
@@ -968,6 +981,28 @@ ipmic_on_request(struct ipmic *c, const Hnd__Request *m)
 	return NULL;
 }
 
+static void
+ipmic_on_event(struct ipmic *c, const Hnd__Event *m)
+{
+	enum ipmic_bus_event	ev;
+
+	switch (m->kind) {
+	case HND__EVENT_KIND__EVENT_HOST_RESET:
+		ev = IPMIC_BUS_HOST_RESET;
+		break;
+	case HND__EVENT_KIND__EVENT_BUS_UP:
+		ev = IPMIC_BUS_UP;
+		break;
+	case HND__EVENT_KIND__EVENT_BUS_DOWN:
+		ev = IPMIC_BUS_DOWN;
+		break;
+	default:
+		return;		/* a newer broker's event: not for us */
+	}
+	if (c->bus_fn != NULL)
+		c->bus_fn(c, ev, m->bus != NULL ? m->bus : "", c->bus_arg);
+}
+
 /* One datagram from the broker: unpack, check, dispatch. */
 static void
 ipmic_handle(struct ipmic *c, const uint8_t *buf, size_t len)
@@ -1008,6 +1043,9 @@ ipmic_handle(struct ipmic *c, const uint8_t *buf, size_t len)
 			break;
 		case HND__ENVELOPE__BODY_GOODBYE:
 			ipmic_on_goodbye(c, env->goodbye);
+			break;
+		case HND__ENVELOPE__BODY_EVENT:
+			ipmic_on_event(c, env->event);
 			break;
 		default:
 			why = "message a broker may not send";
@@ -1193,6 +1231,65 @@ ipmic_set_log(struct ipmic *c, ipmic_log_fn *fn, void *arg)
 {
 	c->log_fn = fn;
 	c->log_arg = arg;
+}
+
+void
+ipmic_set_bus_event(struct ipmic *c, ipmic_bus_event_fn *fn, void *arg)
+{
+	c->bus_fn = fn;
+	c->bus_arg = arg;
+}
+
+int
+ipmic_attention(struct ipmic *c, const char *bus, bool set,
+    struct ipmic_error *err)
+{
+	Hnd__Envelope			 env = HND__ENVELOPE__INIT;
+	Hnd__Attention			 at = HND__ATTENTION__INIT;
+	struct ipmic_result_wait	 w = { 0, 0, err };
+	struct ipmic_op			*op;
+	int				 r;
+
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	if (bus == NULL || bus[0] == '\0')
+		return -EINVAL;
+	if (c->state != IPMIC_UP)
+		return -ENOTCONN;
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return -ENOMEM;
+	op->kind = IPMIC_OP_ATTENTION;
+	op->tag = ipmic_tag(c);
+	op->wait = &w;
+	at.tag = op->tag;
+	at.bus = (char *)bus;
+	at.set = set;
+	env.body_case = HND__ENVELOPE__BODY_ATTENTION;
+	env.attention = &at;
+	if ((r = ipmic_send_env(c, &env)) < 0) {
+		free(op);
+		return r;
+	}
+	TAILQ_INSERT_TAIL(&c->ops, op, entry);
+	if ((r = ipmic_block(c, ipmic_result_done, &w, -1)) < 0)
+		return r;
+	return w.status;
+}
+
+int
+ipmic_host_reset(struct ipmic *c, const char *bus)
+{
+	Hnd__Envelope	env = HND__ENVELOPE__INIT;
+	Hnd__HostReset	hr = HND__HOST_RESET__INIT;
+
+	if (bus == NULL || bus[0] == '\0')
+		return -EINVAL;
+	if (c->state != IPMIC_UP)
+		return -ENOTCONN;
+	hr.bus = (char *)bus;
+	env.body_case = HND__ENVELOPE__BODY_HOST_RESET;
+	env.host_reset = &hr;
+	return ipmic_send_env(c, &env);
 }
 
 /** ipmic_set_event() - be told about connects, disconnects, lost keys. */
@@ -1669,6 +1766,10 @@ ipmic_strerror(int code)
 		return "not registered";
 	case IPMIC_E_LIMIT:
 		return "too many registrations";
+	case IPMIC_E_UNSUPPORTED:
+		return "the bus cannot do that";
+	case IPMIC_E_NO_BUS:
+		return "no such bus, or it is down";
 	}
 	if (code < 0)
 		return strerror(-code);

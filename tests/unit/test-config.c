@@ -296,6 +296,12 @@ Test(config, acl_section_is_parsed)
 	cr_assert_eq(cfg->acl[1].gid, 0);
 }
 
+Test(config, bus_without_device_names_its_section)
+{
+	assert_load_error("[limits]\n[bus b]\ndriver = kcs\n", 2,
+	    "[bus b] needs a device");
+}
+
 Test(config, bus_section_is_parsed)
 {
 	load_ok("[bus host-bt]\n"
@@ -306,7 +312,8 @@ Test(config, bus_section_is_parsed)
 	    "max_inflight = 1\n"
 	    "user = root\n"
 	    "[bus vm0]\n"
-	    "driver = vm\n");
+	    "driver = vm\n"
+	    "device = 127.0.0.1:9002\n");
 	cr_assert_eq(cfg->n_bus, 2);
 	cr_assert_str_eq(cfg->bus[0].name, "host-bt");
 	cr_assert_str_eq(cfg->bus[0].driver, "bt");
@@ -749,7 +756,7 @@ Test(config, proto_round_trip_preserves_everything_carried)
 	    "[internal]\nchannel = 4\n"
 	    "[bus b1]\ndriver = kcs\ndevice = /dev/kcs\nchannel = 9\n"
 	    "deadline_ms = 450\nmax_inflight = 2\n"
-	    "[bus b2]\ndriver = ssif\n");
+	    "[bus b2]\ndriver = ssif\ndevice = /dev/ipmi-ssif-host\n");
 	cfg->generation = 77;
 	out = calloc(1, sizeof(*out));
 	cr_assert_not_null(out);
@@ -813,7 +820,7 @@ assert_proto_rejects(void (*edit)(Sup__Config *), const char *want)
 	Sup__Config		*m;
 
 	load_ok("[acl a]\nuser = 1000\nnetfn = 0x30\n"
-	    "[bus b]\ndriver = bt\n");
+	    "[bus b]\ndriver = bt\ndevice = /dev/ipmi-bt-host\n");
 	m = config_to_proto(cfg, &store);
 	cr_assert_not_null(m);
 	edit(m);

@@ -41,6 +41,8 @@ extern "C" {
 #define IPMIC_E_INVALID		3	/* a field is out of range */
 #define IPMIC_E_NOT_FOUND	4	/* unregister: not registered */
 #define IPMIC_E_LIMIT		5	/* too many registrations */
+#define IPMIC_E_UNSUPPORTED	6	/* the bus cannot do that */
+#define IPMIC_E_NO_BUS		7	/* no such bus, or it is down */
 
 #define IPMIC_LUN_ALL		0x0f
 #define IPMIC_CHANNEL_ALL	0xffff
@@ -109,6 +111,14 @@ enum ipmic_event {
 	IPMIC_EV_REGISTRATION_LOST,	/* a key was refused on reconnect */
 };
 
+/* What the broker says of the buses (ipmic_set_bus_event()). */
+enum ipmic_bus_event {
+	IPMIC_BUS_HOST_RESET,		/* the host was reset: forget its
+					 * state, attention included */
+	IPMIC_BUS_UP,			/* a bus driver came (back) up */
+	IPMIC_BUS_DOWN,			/* a bus driver went away */
+};
+
 enum ipmic_log_level { IPMIC_LOG_ERR, IPMIC_LOG_WARN, IPMIC_LOG_INFO,
     IPMIC_LOG_DEBUG };
 
@@ -120,6 +130,8 @@ typedef void ipmic_event_fn(struct ipmic *c, enum ipmic_event ev,
     const struct ipmic_key *key, void *arg);
 typedef void ipmic_log_fn(enum ipmic_log_level level, const char *msg,
     void *arg);
+typedef void ipmic_bus_event_fn(struct ipmic *c, enum ipmic_bus_event ev,
+    const char *bus, void *arg);
 
 /**
  * ipmic_new() - create a client
@@ -257,6 +269,27 @@ int ipmic_send(struct ipmic *c, uint8_t netfn, uint8_t lun, uint8_t cmd,
 int ipmic_call(struct ipmic *c, uint8_t netfn, uint8_t lun, uint8_t cmd,
     const void *data, size_t len, uint8_t *cc, void *rsp, size_t *rsp_len,
     int timeout_ms);
+
+/**
+ * ipmic_attention() - raise (set) or clear SMS_ATN toward the host on @bus
+ * @bus: a bus name, as in struct ipmic_request's facts.bus
+ *
+ * Blocks until the bus driver has done it. Returns 0, IPMIC_E_NO_BUS,
+ * IPMIC_E_UNSUPPORTED (e.g. clearing on BT, whose host clears it; the
+ * reason is in @err->message), or a negative errno.
+ */
+int ipmic_attention(struct ipmic *c, const char *bus, bool set,
+    struct ipmic_error *err);
+
+/**
+ * ipmic_host_reset() - report that the host on @bus was reset (e.g. the
+ * chassis handler reset it): the driver drops what the host had asked and
+ * clears attention, and every handler gets IPMIC_BUS_HOST_RESET.
+ */
+int ipmic_host_reset(struct ipmic *c, const char *bus);
+
+/** ipmic_set_bus_event() - be told of host resets and buses up or down. */
+void ipmic_set_bus_event(struct ipmic *c, ipmic_bus_event_fn *fn, void *arg);
 
 /** ipmic_strerror() - text for an IPMIC_E_* code or a negative errno. */
 const char *ipmic_strerror(int code);
