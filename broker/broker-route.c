@@ -74,7 +74,8 @@ route_echo(uint8_t netfn, const uint8_t *data, size_t len, uint8_t echo[3])
 		n = 1;
 	else if (netfn == NETFN_OEM && len >= 3)
 		n = 3;
-	memcpy(echo, data, n);
+	if (n > 0)
+		memcpy(echo, data, n);
 	return n;
 }
 
@@ -121,7 +122,8 @@ route_finish(struct inflight *f, uint8_t cc, const uint8_t *data,
 	us = (uint32_t)((broker_now_ns() - f->start_ns) / 1000);
 	if (fallback) {
 		broker.stats.counters[why]++;
-		memcpy(echo, f->echo, f->echo_len);
+		if (f->echo_len > 0)
+			memcpy(echo, f->echo, f->echo_len);
 		data = echo;
 		len = f->echo_len;
 	}
