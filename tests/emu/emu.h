@@ -31,7 +31,7 @@
 
 #include "busdrv.h"
 
-enum emu_kind { EMU_BT, EMU_KCS, EMU_IPMB, EMU_SSIF };
+enum emu_device { EMU_BT, EMU_KCS, EMU_IPMB, EMU_SSIF };
 
 struct emu;
 
@@ -46,7 +46,7 @@ struct emu;
  * requests, attention, a response not yet drained) survives, as it does
  * in a kernel device held open by the supervisor.
  */
-struct emu	*emu_start(enum emu_kind kind, const char *path);
+struct emu	*emu_start(enum emu_device kind, const char *path);
 void		 emu_stop(struct emu *e);
 
 /*
