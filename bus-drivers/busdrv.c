@@ -645,6 +645,7 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 	uint64_t	now;
 	char		procname[80];
 	int		timeout;
+	bool		retry;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&bd, 0, sizeof(bd));
@@ -674,6 +675,11 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 		link.revents = 0;
 		timeout = (bd.inuse > 0 || bd.out_count > 0 || bd.stats_dirty) ?
 		    100 : -1;
+		/* No POLLOUT ever comes from KCS or SSIF: retry a write that
+		 * said EAGAIN (SSIF: a response still clocked out) soon. */
+		retry = bd.out_count > 0 && !bd.m->write_waits_pollout;
+		if (retry)
+			timeout = 10;
 		got = 0;
 		if (bd.ops->wait(bd.dev, want, &got, &link, 1, timeout) < 0) {
 			if (errno == EINTR)
@@ -684,7 +690,7 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 			fatalx("bus %s: device error", bd.name);
 		if (got & POLLIN)
 			busdrv_read();
-		if (got & POLLOUT)
+		if ((got & POLLOUT) || retry)
 			busdrv_out_flush();
 		if (link.revents & POLLOUT)
 			(void)wire_queue_flush(&bd.linkq, bd.link);
