@@ -202,4 +202,5 @@ Test(async, a_thousand_requests_answered_in_reverse_order_each_reach_their_sende
 	free(st);
 	cr_assert_eq(itest_daemon_stop(&env, 5000), 0,
 	    "the daemon did not exit 0 on SIGTERM (log %s)", env.log);
+	ITEST_ASSERT_LOGS_CLEAN(&env);
 }

@@ -268,6 +268,7 @@ done(void)
 	cr_assert_eq(kill(broker, SIGTERM), 0);
 	cr_assert_eq(itest_wait_pid(broker, 5000), 0,
 	    "the broker did not exit 0 on SIGTERM (log %s)", env.log);
+	ITEST_ASSERT_LOGS_CLEAN(&env);
 	broker = -1;
 }
 
@@ -432,6 +433,7 @@ Test(bus, closing_the_supervisor_link_stops_the_broker_with_status_0)
 	sup_fd = -1;
 	cr_assert_eq(itest_wait_pid(broker, 5000), 0,
 	    "the broker did not exit 0 when its supervisor went away");
+	ITEST_ASSERT_LOGS_CLEAN(&env);
 	broker = -1;
 	cr_assert_eq(itest_wait_file(env.log, "supervisor link closed", 0), 0);
 }

@@ -41,6 +41,7 @@ done(void)
 {
 	cr_assert_eq(itest_daemon_stop(&env, 5000), 0,
 	    "the daemon did not exit 0 on SIGTERM (log %s)", env.log);
+	ITEST_ASSERT_LOGS_CLEAN(&env);
 }
 
 static void
@@ -182,6 +183,24 @@ Test(conflicts, a_handler_disconnecting_loses_its_registrations)
 	cr_assert_eq(itest_ctl(&env, &r, 5000, "send", "0x30", "0x09", NULL),
 	    1);
 	cr_assert(strstr(r.err, "0xc1") != NULL, "%s", r.err);
+	done();
+}
+
+Test(conflicts, odd_netfn_register_is_refused_invalid_with_a_reason)
+{
+	struct rawh		h;
+	struct rawh_result	res;
+	Hnd__Key		k = rawh_key(0x31, false, 0x01);
+
+	cr_assert_eq(rawh_connect(&h, env.hsock, "odd", 3000), 0);
+	cr_assert_eq(rawh_register(&h, 3, &k, 0, false, &res),
+	    HND__STATUS__INVALID, "expected Result INVALID, got status %d "
+	    "(%s)", res.status, res.message);
+	cr_assert_eq(res.tag, 3);
+	cr_assert(strstr(res.message, "odd") != NULL, "%s", res.message);
+	/* Still connected: a valid key registers. */
+	cr_assert_eq(rawh_reg(&h, 0x30, 0x01), HND__STATUS__OK);
+	rawh_close(&h);
 	done();
 }
 

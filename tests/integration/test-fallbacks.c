@@ -34,6 +34,7 @@ done(void)
 {
 	cr_assert_eq(itest_daemon_stop(&env, 5000), 0,
 	    "the daemon did not exit 0 on SIGTERM (log %s)", env.log);
+	ITEST_ASSERT_LOGS_CLEAN(&env);
 }
 
 static void

@@ -123,6 +123,7 @@ Test(restart, a_killed_broker_is_replaced_and_the_app_handler_comes_back_by_itse
 	hpid = -1;
 	cr_assert_eq(itest_daemon_stop(&env, 5000), 0,
 	    "the daemon did not exit 0 on SIGTERM (log %s)", env.log);
+	ITEST_ASSERT_LOGS_CLEAN(&env);
 }
 
 /* The fd number after the nth "WORD fd " in path, waiting for it. */
@@ -186,4 +187,5 @@ Test(restart, a_libipmiclient_handler_keeps_its_fd_across_a_broker_restart)
 	hpid = -1;
 	cr_assert_eq(itest_daemon_stop(&env, 5000), 0,
 	    "the daemon did not exit 0 on SIGTERM (log %s)", env.log);
+	ITEST_ASSERT_LOGS_CLEAN(&env);
 }

@@ -529,6 +529,53 @@ itest_wait_count(const char *path, const char *needle, int n,
 	return found;
 }
 
+/* The first sanitizer line in text. */
+static int
+itest_report_line(const char *text, char *line, size_t len)
+{
+	static const char *const marks[] = { "Sanitizer", "runtime error:" };
+	const char	*p, *eol;
+	size_t		 i, n;
+
+	for (p = text; p != NULL && *p != '\0'; p = eol != NULL ? eol + 1 :
+	    NULL) {
+		eol = strchr(p, '\n');
+		n = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		snprintf(line, len, "%.*s", (int)n, p);
+		for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+			if (strstr(line, marks[i]) != NULL)
+				return 0;
+	}
+	return -1;
+}
+
+int
+itest_logs_clean(const struct itest_env *e, char *what, size_t len)
+{
+	struct dirent	*d;
+	char		 path[PATH_MAX], line[512], *text;
+	size_t		 n;
+	DIR		*dir;
+	int		 r = 0;
+
+	if ((dir = opendir(e->dir)) == NULL)
+		return 0;
+	while (r == 0 && (d = readdir(dir)) != NULL) {
+		n = strlen(d->d_name);
+		if (n < 4 || strcmp(d->d_name + n - 4, ".log") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", e->dir, d->d_name);
+		text = itest_read_file(path);
+		if (itest_report_line(text, line, sizeof(line)) == 0) {
+			snprintf(what, len, "%s: %s", d->d_name, line);
+			r = -1;
+		}
+		free(text);
+	}
+	closedir(dir);
+	return r;
+}
+
 /* Find "key": in js and return where its value starts. */
 static const char *
 itest_json_find(const char *js, const char *key)

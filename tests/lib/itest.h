@@ -126,6 +126,20 @@ int	itest_wait_file(const char *path, const char *needle, int timeout_ms);
 /* Likewise, until needle occurs at least n times. */
 int	itest_wait_count(const char *path, const char *needle, int n,
 	    int timeout_ms);
+/*
+ * Whether every *.log in env->dir (daemon, handlers) is free of sanitizer
+ * reports ("Sanitizer", "runtime error:"), which do not always change an
+ * exit status. Returns 0 if clean, else -1 with the file and the
+ * offending line in what.
+ */
+int	itest_logs_clean(const struct itest_env *e, char *what, size_t len);
+/* For criterion tests: fail naming the report. */
+#define ITEST_ASSERT_LOGS_CLEAN(e) do {					\
+	char	what_[640];						\
+									\
+	cr_assert_eq(itest_logs_clean((e), what_, sizeof(what_)), 0,	\
+	    "sanitizer report in %s: %s", (e)->dir, what_);		\
+} while (0)
 /* Count non-overlapping occurrences of needle in the file (0 if absent). */
 int	itest_file_count(const char *path, const char *needle);
 
