@@ -39,7 +39,7 @@ teardown(void)
 	itest_env_cleanup(&env);
 }
 
-TestSuite(async, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(async, .fini = teardown, .timeout = 60);
 
 struct async_state {
 	struct rawh	 server, client;
@@ -138,6 +138,8 @@ Test(async, a_thousand_requests_answered_in_reverse_order_each_reach_their_sende
 	uint8_t			 data[2];
 	int64_t			 t0, end;
 	size_t			 i;
+
+	setup();
 
 	cr_assert_not_null(st = calloc(1, sizeof(*st)));
 	cr_assert_not_null(st->reqs = calloc(NREQ + 1, sizeof(*st->reqs)));

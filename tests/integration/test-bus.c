@@ -288,7 +288,7 @@ teardown(void)
 	itest_env_cleanup(&env);
 }
 
-TestSuite(bus, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(bus, .fini = teardown, .timeout = 30);
 
 static void
 start_app(void)
@@ -307,6 +307,8 @@ Test(bus, the_broker_welcomes_a_driver_with_a_deadline_inside_its_limit)
 	struct itest_run	r;
 	char			line[512];
 
+	setup();
+
 	cr_log_info("bus limit %d ms, broker deadline %u ms", BUS_LIMIT_MS,
 	    bus_deadline);
 	cr_assert(bus_deadline > 0 && bus_deadline <= BUS_LIMIT_MS - 50,
@@ -322,6 +324,8 @@ Test(bus, the_broker_welcomes_a_driver_with_a_deadline_inside_its_limit)
 Test(bus, a_bus_request_reaches_the_app_handler_and_the_response_carries_its_token)
 {
 	Bus__Envelope	*e;
+
+	setup();
 
 	start_app();
 	bus_request(7, 0x06, 0x01, NULL, 0);
@@ -339,6 +343,8 @@ Test(bus, an_unregistered_bus_request_gets_c1)
 {
 	Bus__Envelope	*e;
 
+	setup();
+
 	bus_request(8, 0x30, 0x55, NULL, 0);
 	e = bus_response(8);
 	cr_assert_eq(e->response->cc, 0xc1, "cc 0x%02x", e->response->cc);
@@ -355,6 +361,8 @@ Test(bus, garbage_on_the_bus_link_drops_the_link_but_the_broker_keeps_serving)
 	Bus__Envelope		*e;
 	int			eof = 0;
 	int64_t			end;
+
+	setup();
 
 	cr_assert_null(bus__envelope__unpack(NULL, sizeof(junk), junk));
 	start_app();
@@ -384,6 +392,8 @@ Test(bus, a_cancelled_request_is_never_answered_and_is_counted)
 	uint64_t		 v;
 	int64_t			 end;
 	int			 eof;
+
+	setup();
 
 	cr_assert_eq(rawh_connect(&h, env.hsock, "staller", 3000), 0);
 	cr_assert_eq(rawh_reg(&h, 0x30, 0x11), HND__STATUS__OK);
@@ -429,6 +439,7 @@ Test(bus, a_cancelled_request_is_never_answered_and_is_counted)
 
 Test(bus, closing_the_supervisor_link_stops_the_broker_with_status_0)
 {
+	setup();
 	close(sup_fd);
 	sup_fd = -1;
 	cr_assert_eq(itest_wait_pid(broker, 5000), 0,

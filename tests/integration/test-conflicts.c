@@ -50,7 +50,7 @@ teardown(void)
 	itest_env_cleanup(&env);
 }
 
-TestSuite(conflicts, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(conflicts, .fini = teardown, .timeout = 30);
 
 /* Start a holder child with one key; returns its pid. */
 static pid_t
@@ -75,6 +75,8 @@ Test(conflicts, a_second_registration_of_the_same_key_is_refused_naming_the_hold
 	const char		*key = "netfn 0x30 cmd 0x01 luns 0x0f channels "
 				    "0xffff";
 	char			*second;
+
+	setup();
 
 	holder(&a, "holder-a", &k);
 	cr_assert_eq(rawh_connect(&b, env.hsock, "second-b", 3000), 0);
@@ -104,6 +106,8 @@ Test(conflicts, incomparable_lun_sets_conflict_and_the_message_names_both)
 	struct rawh_result	res;
 	Hnd__Key		ka = rawh_key(0x30, false, 0x01);
 	Hnd__Key		kb = rawh_key(0x30, false, 0x01);
+
+	setup();
 
 	ka.lun_mask = 0x03;
 	kb.lun_mask = 0x06;
@@ -136,6 +140,8 @@ Test(conflicts, exact_cmd_and_any_cmd_coexist_and_the_exact_one_wins_routing)
 	Hnd__Key		ke = rawh_key(0x30, false, 0x05);
 	struct rawh_result	res;
 	static const uint8_t	from_any = 0xaa, from_exact = 0xee;
+
+	setup();
 
 	cr_assert_eq(rawh_connect(&any, env.hsock, "any-cmd", 3000), 0);
 	cr_assert_eq(rawh_connect(&exact, env.hsock, "exact-cmd", 3000), 0);
@@ -172,6 +178,8 @@ Test(conflicts, a_handler_disconnecting_loses_its_registrations)
 	struct itest_run	r;
 	int			got;
 
+	setup();
+
 	cr_assert_eq(rawh_connect(&h, env.hsock, "short-lived", 3000), 0);
 	cr_assert_eq(rawh_reg(&h, 0x30, 0x09), HND__STATUS__OK);
 	cr_assert_eq(rawh_reg(&h, 0x32, 0x01), HND__STATUS__OK);
@@ -192,6 +200,8 @@ Test(conflicts, odd_netfn_register_is_refused_invalid_with_a_reason)
 	struct rawh_result	res;
 	Hnd__Key		k = rawh_key(0x31, false, 0x01);
 
+	setup();
+
 	cr_assert_eq(rawh_connect(&h, env.hsock, "odd", 3000), 0);
 	cr_assert_eq(rawh_register(&h, 3, &k, 0, false, &res),
 	    HND__STATUS__INVALID, "expected Result INVALID, got status %d "
@@ -209,6 +219,8 @@ Test(conflicts, an_iana_on_a_plain_netfn_is_refused_invalid_with_a_reason)
 	struct rawh		h;
 	struct rawh_result	res;
 	Hnd__Key		k = rawh_key(0x30, false, 0x01);
+
+	setup();
 
 	k.iana = 7154;
 	cr_assert_eq(rawh_connect(&h, env.hsock, "stray-iana", 3000), 0);
@@ -230,11 +242,13 @@ acl_setup(void)
 	start("[acl x]\nuser = 65534\nnetfn = 0x30\n");
 }
 
-TestSuite(acl, .init = acl_setup, .fini = teardown, .timeout = 30);
+TestSuite(acl, .fini = teardown, .timeout = 30);
 
 Test(acl, a_handler_running_as_root_may_register_what_no_rule_grants)
 {
 	struct rawh	h;
+
+	acl_setup();
 
 	cr_assert_eq(geteuid(), 0, "CI runs the integration tests as root");
 	cr_assert_eq(rawh_connect(&h, env.hsock, "root-handler", 3000), 0);
@@ -280,6 +294,7 @@ Test(acl, a_handler_running_as_65534_gets_its_granted_netfn_and_is_denied_others
 	if (geteuid() != 0)
 		cr_skip_test("switching to uid 65534 needs root (CI runs as "
 		    "root)");
+	acl_setup();
 	cr_assert_eq(pipe(p), 0);
 	if ((pid = fork()) == 0) {
 		close(p[0]);

@@ -36,7 +36,7 @@ teardown(void)
 	itest_env_cleanup(&env);
 }
 
-TestSuite(restart, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(restart, .fini = teardown, .timeout = 30);
 
 static pid_t
 broker_pid(void)
@@ -79,6 +79,8 @@ Test(restart, a_killed_broker_is_replaced_and_the_app_handler_comes_back_by_itse
 	long			took;
 	char			pat[64];
 	int			got;
+
+	setup();
 
 	hpid = itest_handler_start(&env, "IPMI_HANDLER_APP",
 	    "app-handler.conf", "app");
@@ -157,6 +159,8 @@ Test(restart, a_libipmiclient_handler_keeps_its_fd_across_a_broker_restart)
 	struct itest_run r;
 	int		 fd0, fd1, fd2;
 	long		 took;
+
+	setup();
 
 	cr_assert_not_null(argv[0], "ITEST_STABLE_FD_HANDLER is not set");
 	snprintf(log, sizeof(log), "%s/stable.log", env.dir);

@@ -66,11 +66,13 @@ teardown(void)
 	itest_env_cleanup(&env);
 }
 
-TestSuite(routing, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(routing, .fini = teardown, .timeout = 30);
 
 Test(routing, app_handler_answers_get_device_id_with_its_configured_bytes)
 {
 	struct itest_run	r;
+
+	setup();
 
 	cr_assert_eq(itest_ctl(&env, &r, 5000, "send", "0x06", "0x01", NULL),
 	    0, "ipmi-ctl send 0x06 0x01 exit %d: %s", r.status, r.err);
@@ -82,6 +84,8 @@ Test(routing, list_shows_the_app_and_oem_example_registrations_as_text)
 {
 	struct itest_run	r;
 	char			line[512];
+
+	setup();
 
 	cr_assert_eq(itest_ctl(&env, &r, 5000, "list", NULL), 0, "%s",
 	    r.err);
@@ -99,6 +103,8 @@ Test(routing, list_json_shows_the_app_and_oem_example_registrations)
 {
 	struct itest_run	r;
 	char			line[1024], pid[32];
+
+	setup();
 
 	cr_assert_eq(itest_ctl(&env, &r, 5000, "--json", "list", NULL), 0);
 	cr_assert_eq(itest_count(r.out, "\"handler\":\"app\""), APP_NCMDS,
@@ -126,6 +132,8 @@ Test(routing, an_unregistered_command_exits_1_with_cc_c1)
 	size_t			len;
 	unsigned int		cc;
 
+	setup();
+
 	cr_assert_eq(itest_ctl(&env, &r, 5000, "send", "0x06", "0x02", NULL),
 	    1, "exit %d", r.status);
 	cr_assert(strstr(r.err, "0xc1") != NULL, "stderr: %s", r.err);
@@ -147,6 +155,8 @@ Test(routing, oem_request_is_routed_by_iana_to_oem_example_which_echoes_it)
 	size_t			len;
 	unsigned int		cc;
 
+	setup();
+
 	cr_assert_eq(itest_send_json(&env, &r, &cc, data, &len, "0x2e",
 	    "0x01", "0xd9", "0x7e", "0x00", "0xaa", "0xbb", NULL), 0, "%s",
 	    r.out);
@@ -166,6 +176,8 @@ Test(routing, oem_request_with_two_data_bytes_gets_c7)
 	size_t			len;
 	unsigned int		cc;
 
+	setup();
+
 	cr_assert_eq(itest_send_json(&env, &r, &cc, data, &len, "0x2e",
 	    "0x01", "0xd9", "0x7e", NULL), 0, "%s", r.out);
 	cr_assert_eq(r.status, 1);
@@ -181,6 +193,8 @@ Test(routing, group_extension_request_without_data_gets_c7)
 	size_t			len;
 	unsigned int		cc;
 
+	setup();
+
 	cr_assert_eq(itest_send_json(&env, &r, &cc, data, &len, "0x2c",
 	    "0x01", NULL), 0, "%s", r.out);
 	cr_assert_eq(r.status, 1);
@@ -195,6 +209,8 @@ Test(routing, unserved_group_extension_gets_c1_followed_by_its_body_code)
 	uint8_t			data[64];
 	size_t			len;
 	unsigned int		cc;
+
+	setup();
 
 	cr_assert_eq(itest_send_json(&env, &r, &cc, data, &len, "0x2c",
 	    "0x01", "0x00", NULL), 0, "%s", r.out);
@@ -212,6 +228,8 @@ Test(routing, unserved_oem_iana_gets_c1_followed_by_the_three_iana_bytes)
 	uint8_t			data[64];
 	size_t			len;
 	unsigned int		cc;
+
+	setup();
 
 	cr_assert_eq(itest_send_json(&env, &r, &cc, data, &len, "0x2e",
 	    "0x01", "0x11", "0x22", "0x33", "0x44", NULL), 0, "%s", r.out);
@@ -260,6 +278,8 @@ Test(routing, command_support_clears_the_bits_of_live_app_commands_only)
 	static const uint8_t	builtin[] = { 0x09, 0x0a, 0x0c, 0x61 };
 	uint8_t			bits[16];
 
+	setup();
+
 	routing_command_support(bits);
 	routing_expect_bits(bits, live, sizeof(live));
 
@@ -295,6 +315,8 @@ Test(routing, netfn_support_shows_pair_0x30_once_a_handler_registers_it)
 {
 	struct rawh	h;
 	uint8_t		rsp[17];
+
+	setup();
 
 	routing_netfn_support(rsp);
 	cr_assert_eq(NETFN_BIT(rsp, 0x06), 1, "App is always supported");
