@@ -649,6 +649,8 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&bd, 0, sizeof(bd));
+	/* A zeroed protobuf-c message has no descriptor: packing crashes. */
+	bd.stats = (Bus__Stats)BUS__STATS__INIT;
 	bd.m = m;
 	bd.ops = ops;
 	snprintf(procname, sizeof(procname), "ipmi-busdrv-%s", m->driver);

@@ -90,7 +90,7 @@ static void
 emu_ops_note(struct emu_ops_ctx *x)
 {
 	if (x->msg.type == EMU_MSG_READY && x->watching &&
-	    x->msg.id == x->watch_id) {
+	    x->msg.id == x->watch_id && x->msg.arg != 0) {
 		x->watching = false;
 		x->ready = true;
 		x->ready_events = (short)x->msg.arg;
@@ -166,17 +166,21 @@ emu_ops_ioctl(void *ctx, unsigned long req)
 	return emu_ops_call(x, &m) < 0 ? -1 : 0;
 }
 
+/*
+ * Arm a watch for want unless one is armed or a READY meeting it is
+ * kept. The emulator answers a WATCH at once with the events already
+ * there (like poll(2) with a zero timeout), so this is a round trip.
+ */
 static int
 emu_ops_watch(struct emu_ops_ctx *x, short want)
 {
 	struct emu_msg	m;
+	int		r;
 
-	if (x->watching && x->watch_events == want)
+	if (x->ready && (x->ready_events & want) != 0)
 		return 0;
-	/* A READY remembered for other events says nothing about these. */
-	if (x->ready && (x->ready_events & want) == 0)
-		x->ready = false;
-	if (x->ready)
+	x->ready = false;
+	if (x->watching && x->watch_events == want)
 		return 0;
 	memset(&m, 0, EMU_MSG_HDR);
 	m.type = EMU_MSG_WATCH;
@@ -184,8 +188,18 @@ emu_ops_watch(struct emu_ops_ctx *x, short want)
 	m.arg = (uint64_t)(unsigned short)want;
 	if (emu_ops_send(x, &m) < 0)
 		return -1;
-	x->watching = true;
-	x->watch_events = want;
+	x->watching = false;
+	do {
+		if ((r = emu_ops_recv(x, -1)) < 0)
+			return -1;
+	} while (x->msg.type != EMU_MSG_READY || x->msg.id != x->watch_id);
+	if (x->msg.arg != 0) {
+		x->ready = true;
+		x->ready_events = (short)x->msg.arg;
+	} else {
+		x->watching = true;
+		x->watch_events = want;
+	}
 	return 0;
 }
 

@@ -16,8 +16,11 @@
  *   IOCTL{arg = request}        ->
  *                               <-  RET{ret, err, data (READ)}
  *   WATCH{id, arg = events}     ->  replaces the connection's watch
- *                               <-  READY{id, arg = revents} once the
- *                                   device's events meet the watch
+ *                               <-  READY{id, arg = revents now} at once
+ *                                   (0: the watch is armed)
+ *                               <-  READY{id, arg = revents} later, once
+ *                                   the device's events meet an armed
+ *                                   watch
  *
  * At most one call and one watch are outstanding per connection; the
  * client tags watches so a READY for a superseded watch is ignored. A

@@ -180,7 +180,7 @@ emu_settle(struct emu *e)
 		memset(m, 0, EMU_MSG_HDR);
 		m->type = EMU_MSG_READY;
 		m->id = c->watch_id;
-		m->arg = (uint64_t)(rev & c->watch_events);
+		m->arg = (uint64_t)(unsigned short)(rev & c->watch_events);
 		c->watching = false;
 		emu_send(c, m);
 	}
@@ -217,6 +217,26 @@ emu_conn_call(struct emu_conn *c, const struct emu_msg *m)
 	return 0;
 }
 
+/*
+ * A new watch replaces the old one and is answered at once with the
+ * events it already meets (0: armed; a READY follows when they appear),
+ * so a wait with a zero timeout sees the device as poll(2) would.
+ */
+static void
+emu_conn_watch(struct emu *e, struct emu_conn *c, const struct emu_msg *m)
+{
+	short	rev = e->k->revents(e->st) & (short)m->arg;
+
+	c->watch_id = m->id;
+	c->watch_events = (short)m->arg;
+	c->watching = rev == 0;
+	memset(&e->out, 0, EMU_MSG_HDR);
+	e->out.type = EMU_MSG_READY;
+	e->out.id = m->id;
+	e->out.arg = (uint64_t)(unsigned short)rev;
+	emu_send(c, &e->out);
+}
+
 /* One message from a connection. Returns -1 to drop it. */
 static int
 emu_conn_msg(struct emu *e, struct emu_conn *c, const struct emu_msg *m,
@@ -240,9 +260,7 @@ emu_conn_msg(struct emu *e, struct emu_conn *c, const struct emu_msg *m,
 	case EMU_MSG_IOCTL:
 		return emu_conn_call(c, m);
 	case EMU_MSG_WATCH:
-		c->watching = true;
-		c->watch_id = m->id;
-		c->watch_events = (short)m->arg;
+		emu_conn_watch(e, c, m);
 		return 0;
 	default:
 		return -1;
