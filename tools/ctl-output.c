@@ -68,7 +68,7 @@ static const char *ctl_head_handlers[] = { "NAME", "PID", "UID", "GID",
 	"REGS", "INFLIGHT", "SERVED", "FALLBACKS", "LATE", "SENT",
 	"CONNECTED", "DEFAULT", NULL };
 static const char *ctl_head_buses[] = { "NAME", "DRIVER", "DEVICE",
-	"CHANNEL", "STATE", "RESTARTS", "LAST-EXIT", "QUEUE", "DROPS",
+	"CHANNEL", "STATE", "PID", "RESTARTS", "LAST-EXIT", "QUEUE", "DROPS",
 	"INFLIGHT", "REQUESTS", "DEADLINE", NULL };
 static const char *ctl_head_stats[] = { "NETFN", "CMD", "IANA/BODY",
 	"COUNT", "FALLBACKS", "P50", "P90", "P99", "MAX", NULL };
@@ -658,6 +658,10 @@ ctl_text_bus(struct ctl_out *o, const Ctl__BusInfo *b)
 	ctl_table_str(t, b->device);
 	ctl_table_add(t, "%u", b->channel);
 	ctl_table_str(t, b->state);
+	if (b->pid == 0)
+		ctl_table_add(t, "-");
+	else
+		ctl_table_add(t, "%u", b->pid);
 	ctl_table_add(t, "%u", b->restarts);
 	ctl_table_str(t, b->last_exit);
 	ctl_table_add(t, "%u", b->queue_depth);
@@ -828,9 +832,14 @@ ctl_json_bus(struct ctl_out *o, const Ctl__BusInfo *b)
 	fprintf(f, ",\"restarts\":%u,\"last_exit\":", b->restarts);
 	ctl_json_string(f, b->last_exit);
 	fprintf(f, ",\"queue_depth\":%u,\"drops\":%" PRIu64 ",\"inflight\":%u,"
-	    "\"requests\":%" PRIu64 ",\"deadline_ms\":%u,\"max_response\":%u}",
+	    "\"requests\":%" PRIu64 ",\"deadline_ms\":%u,\"max_response\":%u,"
+	    "\"pid\":%u,\"frames_in\":%" PRIu64 ",\"frames_out\":%" PRIu64
+	    ",\"malformed\":%" PRIu64 ",\"bad_checksum\":%" PRIu64
+	    ",\"stale\":%" PRIu64 ",\"cancelled\":%" PRIu64 "}",
 	    b->queue_depth, b->drops, b->inflight, b->requests,
-	    b->deadline_ms, b->max_response);
+	    b->deadline_ms, b->max_response, b->pid, b->frames_in,
+	    b->frames_out, b->malformed, b->bad_checksum, b->stale,
+	    b->cancelled);
 }
 
 static void

@@ -42,6 +42,7 @@ static const struct option ctl_parse_longopts[] = {
 	{ "verbose",	no_argument,		NULL,	'v' },
 	{ "channel",	required_argument,	NULL,	'c' },
 	{ "lun",	required_argument,	NULL,	'l' },
+	{ "bus",	required_argument,	NULL,	'b' },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "version",	no_argument,		NULL,	'V' },
 	{ NULL,		0,			NULL,	0 }
@@ -148,8 +149,8 @@ ctl_usage(FILE *f)
 	    "\ncommands:\n");
 	for (t = ctl_tokens; t->word != NULL; t++) {
 		if (t->action == CTL_SEND)
-			fprintf(f, "  send [-c channel] [-l lun] netfn cmd "
-			    "[data ...]\n%-24s%s\n", "", t->help);
+			fprintf(f, "  send [-b bus] [-c channel] [-l lun] "
+			    "netfn cmd [data ...]\n%-24s%s\n", "", t->help);
 		else
 			fprintf(f, "  %-22s%s\n", t->word, t->help);
 	}
@@ -166,6 +167,8 @@ ctl_usage(FILE *f)
 	    "(0-15)\n"
 	    "                        (default: the broker's ctl bus)\n"
 	    "  -l, --lun L           send: target LUN (0-3, default 0)\n"
+	    "  -b, --bus NAME        send: as if received on that bus\n"
+	    "                        (its channel and facts)\n"
 	    "  -h, --help            this text\n"
 	    "  -V, --version         print the version\n");
 }
@@ -210,7 +213,7 @@ ctl_parse_options(int argc, char **argv, struct ctl_params *p, char *err,
 
 	optind = 0;	/* GNU: start over, so the test can parse twice */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:hjl:s:vV", ctl_parse_longopts,
+	while ((ch = getopt_long(argc, argv, ":b:c:hjl:s:vV", ctl_parse_longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -228,6 +231,13 @@ ctl_parse_options(int argc, char **argv, struct ctl_params *p, char *err,
 				    "channel '%s' is not a number from 0 to 15",
 				    optarg);
 			p->has_channel = 1;
+			break;
+		case 'b':
+			if (strlen(optarg) == 0 || strlen(optarg) > 63)
+				return ctl_parse_err(err, errlen, CTL_E_INVALID,
+				    "bus name '%s' is empty or too long",
+				    optarg);
+			p->bus = optarg;
 			break;
 		case 'l':
 			if (ctl_parse_small(optarg, 3, &p->lun) != 0)
@@ -320,9 +330,10 @@ ctl_parse(int argc, char **argv, struct ctl_params *p, char *err,
 		return ctl_parse_err(err, errlen, CTL_E_USAGE,
 		    t->max_args == 0 ? "%s takes no arguments" :
 		    "%s: too many arguments", t->word);
-	if ((p->has_channel || p->has_lun) && p->action != CTL_SEND)
+	if ((p->has_channel || p->has_lun || p->bus != NULL) &&
+	    p->action != CTL_SEND)
 		return ctl_parse_err(err, errlen, CTL_E_INVALID,
-		    "--channel and --lun apply only to send");
+		    "--bus, --channel and --lun apply only to send");
 	if (p->action == CTL_SEND &&
 	    (r = ctl_parse_send(nargs, argv + optind + 1, p, err, errlen)) != 0)
 		return r;

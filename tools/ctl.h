@@ -61,6 +61,7 @@ struct ctl_params {
 	int		 verbose;
 	int		 has_channel;
 	uint8_t		 channel;
+	const char	*bus;		/* send --bus: as if from that bus */
 	int		 has_lun;
 	uint8_t		 lun;
 	uint8_t		 netfn;

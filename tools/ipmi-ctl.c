@@ -388,6 +388,7 @@ ctl_ask(const struct ctl_request *rq)
 		sd.data.len = p->datalen;
 		sd.has_channel = p->has_channel;
 		sd.channel = p->channel;
+		sd.bus = (char *)(p->bus != NULL ? p->bus : "");
 		env.send = &sd;
 		break;
 	}
