@@ -155,12 +155,11 @@ const struct busdrv_medium busdrv_kcs = {
 	.einval_means_gone = true,
 	.one_outstanding = true,
 	/*
-	 * The kernel buffers one request, so one read per POLLIN loses
-	 * nothing, and it keeps the driver from blocking in read(2) when
-	 * the inherited fd lacks O_NONBLOCK (the kernel's read honours it,
-	 * and a second read would wait for the host's next request).
+	 * read(2) honours O_NONBLOCK, which the supervisor sets when it opens
+	 * the device, so busdrv.c reads until EAGAIN. (On a blocking fd the
+	 * second read would wait for the host's next request.)
 	 */
-	.read_blocks = true,
+	.read_blocks = false,
 	.backlog_newest_first = false,
 	.parse = kcs_parse,
 	.format = kcs_format,

@@ -262,6 +262,7 @@ Test(kcs_codec, medium_facts_match_the_kernel_driver)
 	cr_assert(m->can_clear_attention);
 	cr_assert_eq(m->ioctl_set_attention, 0xB100);
 	cr_assert_eq(m->ioctl_clear_attention, 0xB101);
+	cr_assert(!m->read_blocks, "read honours O_NONBLOCK");
 	cr_assert(!m->backlog_newest_first);
 	cr_assert_eq(m->parse, kcs_parse);
 	cr_assert_eq(m->format, kcs_format);
