@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "emu.h"
 #include "emu-kind.h"
 
 #define MS		1000000ull
@@ -352,4 +353,97 @@ Test(emu_ssif, ioctls_say_enotty_and_there_is_no_attention)
 	cr_assert(k->call(st, &c));
 	assert_errno(&c, ENOTTY);
 	cr_assert_not(k->attention(st));
+}
+
+/* ---- through the emulator core, as a driver under test sees it ---- */
+
+static struct emu	*core;
+static void		*dev;
+static char		 core_path[64];
+
+static void
+core_open(void)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd;
+
+	snprintf(core_path, sizeof(core_path), "/tmp/emu-ssif-%d.sock",
+	    (int)getpid());
+	unlink(core_path);
+	cr_assert_not_null(core = emu_start(EMU_SSIF, core_path));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", core_path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_not_null(dev = emu_dev_ops.open(fd));
+}
+
+static void
+core_close(void)
+{
+	emu_dev_ops.close(dev);
+	emu_stop(core);
+	unlink(core_path);
+}
+
+static size_t
+core_get_device_id(uint8_t *f)
+{
+	static const uint8_t	p[] = { 0x06 << 2, 0x01 };
+
+	return frame(f, p, sizeof(p));
+}
+
+Test(emu_ssif, the_core_serves_the_ssif_device_over_its_socket)
+{
+	static const uint8_t	rp[] = { 0x07 << 2, 0x01, 0x00, 0x20 };
+	uint8_t			f[SSIF_MSG], got[SSIF_MSG], rf[SSIF_MSG];
+	short			ev = 0;
+	size_t			n, rn;
+
+	core_open();
+	n = core_get_device_id(f);
+	cr_assert_eq(emu_host_request(core, f, n), 0);
+	cr_assert_eq(emu_dev_ops.wait(dev, POLLIN | POLLOUT, &ev, NULL, 0,
+	    2000), 0);
+	cr_assert_eq(ev, POLLIN, "POLLIN only, got 0x%x", ev);
+	cr_assert_eq(emu_dev_ops.read(dev, got, SSIF_MSG), (ssize_t)n);
+	cr_assert_arr_eq(got, f, n);
+	errno = 0;
+	cr_assert_eq(emu_dev_ops.read(dev, got, SSIF_MSG), -1);
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert_eq(emu_dev_ops.ioctl(dev, 0xb100), -1);
+	cr_assert_eq(errno, ENOTTY);
+	rn = frame(rf, rp, sizeof(rp));
+	cr_assert_eq(emu_dev_ops.write(dev, rf, rn), (ssize_t)rn);
+	cr_assert_eq(emu_host_response(core, got, sizeof(got), 2000), rn);
+	cr_assert_arr_eq(got, rf, rn);
+	cr_assert_eq(emu_write_count(core), 1);
+	cr_assert_eq(emu_refused_count(core), 0);
+	core_close();
+}
+
+Test(emu_ssif, the_core_lets_the_500_ms_timer_fire_in_real_time)
+{
+	static const uint8_t	rp[] = { 0x07 << 2, 0x01, 0x00 };
+	uint8_t			f[SSIF_MSG], got[SSIF_MSG], rf[SSIF_MSG];
+	uint64_t		t0;
+	short			ev = 0;
+	size_t			rn;
+
+	core_open();
+	t0 = emu_now_ns();
+	cr_assert_eq(emu_host_request(core, f, core_get_device_id(f)), 0);
+	cr_assert_gt(emu_dev_ops.read(dev, got, SSIF_MSG), 0);
+	/* POLLOUT never comes: this is a bounded wait past the timer. */
+	cr_assert_eq(emu_dev_ops.wait(dev, POLLOUT, &ev, NULL, 0, 560), 0);
+	cr_assert_eq(ev, 0);
+	cr_assert_geq(emu_now_ns() - t0, 500 * MS);
+	rn = frame(rf, rp, sizeof(rp));
+	errno = 0;
+	cr_assert_eq(emu_dev_ops.write(dev, rf, rn), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(emu_refused_count(core), 1);
+	cr_assert_eq(emu_host_response(core, got, sizeof(got), 50), 0);
+	core_close();
 }
