@@ -3,13 +3,20 @@
  * The KCS emulation (emu-kcs.c) against the kernel driver it stands for
  * (reference §1.2; kcs_bmc_cdev_ipmi.c): each test drives the kind's
  * functions directly, as the emulator core does for a driver's call,
- * and plays the host through the host_* functions.
+ * and plays the host through the host_* functions. A second suite runs
+ * the same device behind the emulator core and its RPC.
  */
 #include <criterion/criterion.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "emu-kind.h"
 
@@ -371,4 +378,130 @@ Test(emu_kcs, host_hold_and_tick_change_nothing)
 	kind->tick(st, 123456789);
 	cr_assert_eq(dev_write(answer, sizeof(answer)),
 	    (ssize_t)sizeof(answer), "KCS writes never block");
+}
+
+/*
+ * The same device behind the emulator core, through the RPC the driver
+ * uses (emu_dev_ops): the errnos, the poll mask and the counters the
+ * end-to-end tests rely on arrive intact.
+ */
+static char		 rpc_dir[64];
+static struct emu	*rpc_emu;
+static void		*rpc_dev;
+
+static void
+rpc_setup(void)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	char			path[100];
+	int			fd;
+
+	snprintf(rpc_dir, sizeof(rpc_dir), "/tmp/emu-kcs-XXXXXX");
+	cr_assert_not_null(mkdtemp(rpc_dir));
+	snprintf(path, sizeof(path), "%s/kcs.sock", rpc_dir);
+	cr_assert_not_null(rpc_emu = emu_start(EMU_KCS, path));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	cr_assert_not_null(rpc_dev = emu_dev_ops.open(fd));
+}
+
+static void
+rpc_teardown(void)
+{
+	if (rpc_dev != NULL)
+		emu_dev_ops.close(rpc_dev);
+	rpc_dev = NULL;
+	emu_stop(rpc_emu);
+	rpc_emu = NULL;
+	rmdir(rpc_dir);
+}
+
+TestSuite(emu_kcs_rpc, .init = rpc_setup, .fini = rpc_teardown,
+    .timeout = 10);
+
+static short
+rpc_events(int timeout_ms)
+{
+	short	got = 0;
+
+	cr_assert_eq(emu_dev_ops.wait(rpc_dev, POLLIN | POLLOUT, &got, NULL, 0,
+	    timeout_ms), 0);
+	return got;
+}
+
+Test(emu_kcs_rpc, idle_device_shows_no_events_and_read_gives_eagain)
+{
+	uint8_t	buf[1024];
+
+	cr_assert_eq(rpc_events(50), 0, "no POLLOUT, no POLLIN");
+	cr_assert_eq(emu_dev_ops.read(rpc_dev, buf, sizeof(buf)), -1);
+	cr_assert_eq(errno, EAGAIN);
+}
+
+Test(emu_kcs_rpc, host_request_wakes_a_wait_with_pollin_only)
+{
+	uint8_t	buf[1024];
+
+	cr_assert_eq(emu_host_request(rpc_emu, get_dev_id,
+	    sizeof(get_dev_id)), 0);
+	cr_assert_eq(rpc_events(2000), POLLIN);
+	cr_assert_eq(emu_dev_ops.read(rpc_dev, buf, sizeof(buf)), 2);
+	cr_assert_arr_eq(buf, get_dev_id, 2);
+}
+
+Test(emu_kcs_rpc, eoverflow_and_einval_cross_the_rpc_and_are_counted)
+{
+	const uint8_t	f[] = { 0x18, 0x01, 1, 2, 3 };
+	uint8_t		buf[4];
+
+	cr_assert_eq(emu_host_request(rpc_emu, f, sizeof(f)), 0);
+	cr_assert_eq(emu_dev_ops.read(rpc_dev, buf, sizeof(buf)), -1);
+	cr_assert_eq(errno, EOVERFLOW);
+	cr_assert_eq(emu_dev_ops.write(rpc_dev, answer, sizeof(answer)), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(emu_write_count(rpc_emu), 1);
+	cr_assert_eq(emu_refused_count(rpc_emu), 1);
+}
+
+Test(emu_kcs_rpc, written_response_is_what_the_host_reads)
+{
+	uint8_t	buf[1024];
+
+	cr_assert_eq(emu_host_request(rpc_emu, get_dev_id,
+	    sizeof(get_dev_id)), 0);
+	cr_assert_eq(emu_dev_ops.read(rpc_dev, buf, sizeof(buf)), 2);
+	cr_assert_eq(emu_dev_ops.write(rpc_dev, answer, sizeof(answer)),
+	    (ssize_t)sizeof(answer));
+	cr_assert_eq(emu_host_response(rpc_emu, buf, sizeof(buf), 2000),
+	    sizeof(answer));
+	cr_assert_arr_eq(buf, answer, sizeof(answer));
+	cr_assert_eq(emu_refused_count(rpc_emu), 0);
+}
+
+Test(emu_kcs_rpc, signal_gives_one_eagain_then_the_request)
+{
+	uint8_t	buf[1024];
+
+	cr_assert_eq(emu_host_request(rpc_emu, get_dev_id,
+	    sizeof(get_dev_id)), 0);
+	emu_signal_next_read(rpc_emu);
+	cr_assert_eq(emu_dev_ops.read(rpc_dev, buf, sizeof(buf)), -1);
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert_eq(rpc_events(2000), POLLIN, "the request is still there");
+	cr_assert_eq(emu_dev_ops.read(rpc_dev, buf, sizeof(buf)), 2);
+}
+
+Test(emu_kcs_rpc, attention_ioctls_are_counted_and_seen_by_the_host)
+{
+	cr_assert_eq(emu_dev_ops.ioctl(rpc_dev, 0xB100), 0);
+	cr_assert(emu_attention(rpc_emu));
+	cr_assert_eq(emu_dev_ops.ioctl(rpc_dev, 0xB101), 0);
+	cr_assert(!emu_attention(rpc_emu));
+	cr_assert_eq(emu_dev_ops.ioctl(rpc_dev, 0xB1FE), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(emu_ioctl_count(rpc_emu, 0xB100), 1);
+	cr_assert_eq(emu_ioctl_count(rpc_emu, 0xB101), 1);
+	cr_assert_eq(emu_ioctl_count(rpc_emu, 0xB1FE), 1);
 }
