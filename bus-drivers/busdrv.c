@@ -669,7 +669,9 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 	    bd.device[0] ? bd.device : "inherited fd", bd.channel);
 
 	for (;;) {
-		want = POLLIN;
+		/* Until the broker welcomes us, host requests wait in the
+		 * device rather than being answered busy (a restart). */
+		want = bd.welcomed ? POLLIN : 0;
 		if (bd.out_count > 0)
 			want |= POLLOUT;
 		link.fd = bd.link;

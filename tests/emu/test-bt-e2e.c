@@ -124,6 +124,7 @@ teardown(void)
 		itest_daemon_stop(&env, 5000);
 	emu_stop(e);
 	e = NULL;
+	/* EMU_KEEP=1 keeps the directory and its logs for a post-mortem. */
 	if (getenv("EMU_KEEP") == NULL)
 		itest_env_cleanup(&env);
 }
@@ -276,4 +277,42 @@ Test(bt_e2e, clearing_attention_is_refused_with_a_reason)
 	cr_assert_eq(emu_ioctl_count(e, 0xb100), 1);
 	cr_assert_eq(emu_ioctl_count(e, 0xb101), 0, "an ioctl was tried");
 	ipmic_free(c);
+}
+
+/* The pid in the first "bus bt0: driver[PID] started" line of the log. */
+static pid_t
+driver_pid(void)
+{
+	const char	*needle = "bus " BUS ": driver[";
+	char		*log, *p;
+	pid_t		 pid = -1;
+
+	cr_assert_not_null(log = itest_read_file(env.log));
+	for (p = log; (p = strstr(p, needle)) != NULL; p++)
+		if (strstr(p, "] started") == strchr(p, ']')) {
+			pid = (pid_t)strtol(p + strlen(needle), NULL, 10);
+			break;
+		}
+	free(log);
+	cr_assert(pid > 0, "no driver start in %s", env.log);
+	return pid;
+}
+
+Test(bt_e2e, a_restarted_driver_serves_what_the_host_sent_meanwhile)
+{
+	struct ipmic	*c = attention_client();
+	uint8_t		 f[256];
+	size_t		 n;
+
+	cr_assert_eq(ipmic_attention(c, BUS, true, NULL), 0);
+	ipmic_free(c);
+	cr_assert_eq(emu_sessions(e), 1);
+	cr_assert_eq(kill(driver_pid(), SIGKILL), 0);
+	cr_assert_eq(itest_wait_file(env.log, "killed by signal 9", 5000), 0,
+	    "log %s", env.log);
+	host_send(0x06, 0x77, 0x01, NULL, 0);
+	cr_assert(emu_wait_sessions(e, 2, 5000), "no new driver session");
+	n = host_recv(f, 5000);
+	expect_devid(f, n, 0x77);
+	cr_assert(emu_attention(e), "device state did not survive");
 }
