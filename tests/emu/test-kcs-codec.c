@@ -107,7 +107,8 @@ Test(kcs_codec, every_odd_netfn_is_refused_and_every_even_one_accepted)
 		f[0] = (uint8_t)(netfn << 2 | 2);
 		r = kcs_parse(f, sizeof(f), &req, err, &errlen);
 		if (netfn & 1)
-			cr_assert_eq(r, BUSDRV_E_RESPONSE, "netfn 0x%02x", netfn);
+			cr_assert_eq(r, BUSDRV_E_RESPONSE, "netfn 0x%02x",
+			    netfn);
 		else
 			cr_assert_eq(r, 0, "netfn 0x%02x", netfn);
 	}
