@@ -61,8 +61,13 @@
 #define IPMB_MSG_MAX		32
 #define IPMB_MAX_RESPONSE	(IPMB_MSG_MAX - (IPMB_RSP_OVERHEAD - 1))
 
-/* The error frames parse may build: a header, CC and an IANA echo. */
+/* The error frames parse may build: a header, CC and an IANA echo.
+ * busdrv.c hands parse a 64-byte errframe. */
 #define IPMB_ERRFRAME_MAX	(IPMB_RSP_OVERHEAD + 3)
+
+_Static_assert(IPMB_RSP_OVERHEAD + IPMB_MAX_RESPONSE <= IPMB_DEV_MSG_MAX,
+    "a response must fit the kernel's write buffer");
+_Static_assert(IPMB_MAX_REQUEST <= BUSDRV_DATA_MAX, "request data");
 
 /*
  * How long a requester waits. Linux's IPMB requester (ipmi_ipmb.c)
@@ -155,7 +160,7 @@ ipmb_parse(const uint8_t *frame, size_t len, struct busdrv_req *req,
 		return BUSDRV_E_SHORT;
 	want = (size_t)frame[0] + 1;
 	if (want < len)
-		return BUSDRV_E_LENGTH;	/* more than the frame: not the kernel */
+		return BUSDRV_E_LENGTH;	/* the kernel never does */
 	if (len < IPMB_REQ_OVERHEAD)
 		return BUSDRV_E_SHORT;
 	if (ipmb_checksum(frame + 1, 2) != frame[3])

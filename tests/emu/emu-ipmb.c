@@ -47,11 +47,11 @@
 #define EMU_IPMB_FRAME_MAX	238	/* bytes after len the kernel keeps */
 #define EMU_IPMB_MIN		7	/* IPMB_REQUEST_LEN_MIN */
 #define EMU_IPMB_QUEUE_MAX	256	/* REQUEST_QUEUE_MAX_LEN */
-#define EMU_IPMB_OUT_MAX	256	/* written frames the host has not taken */
+#define EMU_IPMB_OUT_MAX	256	/* written, not yet taken by the host */
 
 struct emu_ipmb_frame {
 	size_t	len;
-	uint8_t	b[EMU_IPMB_MSG_MAX + 1];	/* see write(): count == buf[0] */
+	uint8_t	b[EMU_IPMB_MSG_MAX + 1];	/* + 1: see write() */
 };
 
 struct emu_ipmb {
