@@ -49,11 +49,11 @@ enum emu_msg_type {
 
 struct emu_msg {
 	uint32_t	type;		/* enum emu_msg_type */
-	uint32_t	dlen;		/* payload bytes after the header */
-	uint64_t	id;		/* OPEN/OPENED: nonce; WATCH/READY: id */
+	uint32_t	dlen;		/* payload bytes after it */
+	uint64_t	id;		/* OPEN(ED) nonce, WATCH/READY id */
 	uint64_t	arg;		/* READ len, IOCTL req, events */
-	int64_t		ret;		/* RET: as the syscall returned */
-	int32_t		err;		/* RET: errno when ret < 0 */
+	int64_t		ret;		/* RET: as the syscall */
+	int32_t		err;		/* RET: errno if ret < 0 */
 	uint32_t	pad;
 	uint8_t		data[EMU_DATA_MAX];
 };

@@ -60,7 +60,7 @@ struct emu {
 	bool			 stop;
 	int			 lfd;
 	int			 efd;
-	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char			 path[108];	/* sun_path */
 	struct emu_conn		 conns[EMU_CONNS_MAX];
 	struct emu_ioctl_count	 ioctls[EMU_IOCTLS_MAX];
 	unsigned		 writes;

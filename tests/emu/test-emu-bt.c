@@ -260,7 +260,8 @@ Test(emu_bt, ioctl_b100_sets_sms_atn_and_only_the_host_clears_it)
 
 Test(emu_bt, any_other_ioctl_is_einval_not_enotty)
 {
-	static const unsigned long	reqs[] = { 0, 0xb101, 0xb102, 0x5401 };
+	static const unsigned long	reqs[] = { 0, 0xb101, 0xb102,
+	    0x5401 };
 	size_t				i;
 
 	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
