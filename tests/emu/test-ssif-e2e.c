@@ -333,3 +333,35 @@ Test(ssif_e2e, a_new_host_request_replaces_the_outstanding_one)
 	rawh_child_stop(&c);
 	done();
 }
+
+Test(ssif_e2e, the_largest_request_and_response_cross_intact_and_larger_is_ca)
+{
+	struct rawh	h;
+	struct rawh_req	rq;
+	uint8_t		req[252], rsp[252], f[SSIF_MSG];
+	size_t		n, i;
+
+	for (i = 0; i < sizeof(req); i++) {
+		req[i] = (uint8_t)i;
+		rsp[i] = (uint8_t)(0xff - i);
+	}
+	cr_assert_eq(rawh_connect(&h, env.hsock, "big", 5000), 0);
+	cr_assert_eq(rawh_reg(&h, 0x30, 0x05), HND__STATUS__OK);
+	host_send(0x30, 0x05, req, sizeof(req));
+	cr_assert_eq(rawh_wait_request(&h, &rq, 2000), RAWH_MSG);
+	cr_assert_eq(rq.len, sizeof(req));
+	cr_assert_arr_eq(rq.data, req, sizeof(req));
+	cr_assert_eq(rq.channel, 1);
+	cr_assert_eq(rawh_respond(&h, rq.id, 0x00, rsp, 251), 0);
+	cr_assert_eq(host_response(0x30, 0x05, 2000, f, &n), 0x00);
+	cr_assert_eq(n, SSIF_MSG);
+	cr_assert_arr_eq(f + 7, rsp, 251);
+
+	host_send(0x30, 0x05, NULL, 0);
+	cr_assert_eq(rawh_wait_request(&h, &rq, 2000), RAWH_MSG);
+	cr_assert_eq(rawh_respond(&h, rq.id, 0x00, rsp, 252), 0);
+	cr_assert_eq(host_response(0x30, 0x05, 2000, f, &n), 0xca);
+	cr_assert_eq(n, 7);
+	rawh_close(&h);
+	done();
+}
