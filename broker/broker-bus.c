@@ -76,6 +76,9 @@ bus_free(struct blink *b)
 {
 	struct attn_wait	*w;
 
+	if (b->dead)
+		return;
+
 	while ((w = TAILQ_FIRST(&b->attn)) != NULL) {
 		TAILQ_REMOVE(&b->attn, w, entry);
 		handler_result_status(w->h, w->htag, HND__STATUS__NO_BUS,
@@ -91,7 +94,12 @@ bus_free(struct blink *b)
 	event_free(b->ev_write);
 	wire_queue_deinit(&b->outq);
 	close(b->fd);
-	free(b);
+	b->fd = -1;
+	b->dead = true;
+	/* A send failing inside this link's own dispatch lands here: the
+	 * dispatch loop frees b when it unwinds. */
+	if (!b->in_dispatch)
+		free(b);
 }
 
 static void
@@ -124,6 +132,8 @@ bus_send_response(struct blink *b, uint64_t token, uint8_t netfn,
 	Bus__Response	rsp = BUS__RESPONSE__INIT;
 	int		r;
 
+	if (b->dead)
+		return;
 	rsp.token = token;
 	rsp.netfn = netfn;
 	rsp.lun = lun;
@@ -155,16 +165,17 @@ bus_dispatch(int fd, short ev, void *arg)
 	char		 why[256];
 	ssize_t		 n;
 
-	for (;;) {
+	b->in_dispatch = true;
+	while (!b->dead) {
 		n = wire_recv(fd, broker.rbuf, NULL, NULL);
 		if (n == -EAGAIN)
-			return;
+			break;
 		if (n <= 0) {
 			if (n == 0)
 				log_info("bus %s: driver link closed",
 				    b->facts.name);
 			bus_drop(b, n == 0 ? "closed" : strerror((int)-n));
-			return;
+			break;
 		}
 		env = bus__envelope__unpack(&broker.arena.alloc, n,
 		    broker.rbuf);
@@ -182,7 +193,7 @@ bus_dispatch(int fd, short ev, void *arg)
 		if (why[0] != '\0') {
 			wire_arena_reset(&broker.arena);
 			bus_drop(b, why);
-			return;
+			break;
 		}
 		switch (env->body_case) {
 		case BUS__ENVELOPE__BODY_HELLO:
@@ -208,6 +219,9 @@ bus_dispatch(int fd, short ev, void *arg)
 		}
 		wire_arena_reset(&broker.arena);
 	}
+	b->in_dispatch = false;
+	if (b->dead)
+		free(b);
 }
 
 /*

@@ -32,6 +32,7 @@ struct ctl_snapshot {
 };
 
 static void	control_dispatch(int fd, short ev, void *arg);
+static void	control_dispatch_one(struct cconn *c, int fd);
 static void	control_writable(int fd, short ev, void *arg);
 static void	control_free(struct cconn *c);
 static void	control_hello(struct cconn *c, const Ctl__Hello *m);
@@ -88,6 +89,8 @@ control_accept(int lfd, short ev, void *arg)
 static void
 control_free(struct cconn *c)
 {
+	if (c->dead)
+		return;
 	route_origin_gone(&c->sent);
 	TAILQ_REMOVE(&broker.controls, c, entry);
 	broker.ncontrols--;
@@ -97,9 +100,13 @@ control_free(struct cconn *c)
 	if (c->snap != NULL) {
 		free(c->snap->buf);
 		free(c->snap);
+		c->snap = NULL;
 	}
 	close(c->fd);
-	free(c);
+	c->fd = -1;
+	c->dead = true;
+	if (!c->in_dispatch)
+		free(c);
 }
 
 static void
@@ -117,6 +124,8 @@ control_send_env(struct cconn *c, const Ctl__Envelope *env)
 {
 	int	r;
 
+	if (c->dead)
+		return -1;
 	r = wire_send_queued(&c->outq, c->fd, &env->base);
 	if (r == 0) {
 		if (c->outq.head != NULL)
@@ -145,11 +154,23 @@ static void
 control_dispatch(int fd, short ev, void *arg)
 {
 	struct cconn	*c = arg;
+
+	c->in_dispatch = true;
+	control_dispatch_one(c, fd);
+	c->in_dispatch = false;
+	if (c->dead)
+		free(c);
+}
+
+/* Handle what the client sent: one request at a time. */
+static void
+control_dispatch_one(struct cconn *c, int fd)
+{
 	Ctl__Envelope	*env;
 	char		 why[256];
 	ssize_t		 n;
 
-	for (;;) {
+	while (!c->dead) {
 		n = wire_recv(fd, broker.rbuf, NULL, NULL);
 		if (n == -EAGAIN)
 			return;

@@ -78,6 +78,8 @@ struct cconn {
 	struct event		*ev_write;
 	struct wire_queue	 outq;
 	bool			 welcomed;
+	bool			 in_dispatch;
+	bool			 dead;		/* freed when dispatch ends */
 	uid_t			 uid;
 	struct inflight_list	 sent;		/* at most one */
 	struct ctl_snapshot	*snap;		/* listing being streamed */
@@ -100,6 +102,8 @@ struct blink {
 	struct event		*ev_write;
 	struct wire_queue	 outq;
 	bool			 welcomed;
+	bool			 in_dispatch;
+	bool			 dead;		/* freed when dispatch ends */
 	struct bus_facts	 facts;
 	char			 driver[CONFIG_NAME_MAX];
 	char			 device[128];

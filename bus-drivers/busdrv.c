@@ -253,13 +253,25 @@ busdrv_out_flush(void)
 	}
 }
 
-/* Answer a request ourselves, without the broker (busy, malformed). */
+/* The body code (0x2C) or IANA (0x2E) an error answer repeats. */
+static size_t
+busdrv_echo(const struct busdrv_req *req)
+{
+	if (req->netfn == 0x2c && req->len >= 1)
+		return 1;
+	if (req->netfn == 0x2e && req->len >= 3)
+		return 3;
+	return 0;
+}
+
+/* Answer a request ourselves, without the broker (busy, too large). */
 static void
 busdrv_answer_local(const struct busdrv_req *req, uint8_t cc)
 {
 	size_t	len;
 
-	len = bd.m->format(req, cc, NULL, 0, bd.frame, sizeof(bd.frame));
+	len = bd.m->format(req, cc, req->data, busdrv_echo(req), bd.frame,
+	    sizeof(bd.frame));
 	if (len > 0)
 		busdrv_out_push(0, busdrv_now(), bd.frame, len);
 }
@@ -351,18 +363,22 @@ busdrv_frame(const uint8_t *frame, size_t len)
 		busdrv_out_push(0, busdrv_now(), err, errlen);
 }
 
-#define BUSDRV_BACKLOG	32
+/* The kernel's IPMB queue holds 256 frames: a backlog is read whole. */
+#define BUSDRV_BACKLOG	256
 
 static void
 busdrv_read(void)
 {
-	static uint8_t	backlog[BUSDRV_BACKLOG][BUSDRV_FRAME_MAX];
-	static size_t	backlen[BUSDRV_BACKLOG];
-	size_t		nback = 0, want = bd.m->read_size;
-	ssize_t		n;
+	static uint8_t	*backlog;
+	static size_t	 backlen[BUSDRV_BACKLOG];
+	size_t		 nback = 0, want = bd.m->read_size;
+	ssize_t		 n;
 
 	if (want > BUSDRV_FRAME_MAX)
 		want = BUSDRV_FRAME_MAX;
+	if (bd.m->backlog_newest_first && backlog == NULL &&
+	    (backlog = malloc(BUSDRV_BACKLOG * want)) == NULL)
+		fatalx("out of memory");
 	for (;;) {
 		n = bd.ops->read(bd.dev, bd.frame, want);
 		if (n < 0) {
@@ -374,7 +390,7 @@ busdrv_read(void)
 		if (n == 0)
 			break;
 		if (bd.m->backlog_newest_first) {
-			memcpy(backlog[nback], bd.frame, (size_t)n);
+			memcpy(backlog + nback * want, bd.frame, (size_t)n);
 			backlen[nback++] = (size_t)n;
 			if (nback == BUSDRV_BACKLOG)
 				break;
@@ -388,7 +404,7 @@ busdrv_read(void)
 	/* IPMB queues at the head: the last read is the oldest frame. */
 	while (nback > 0) {
 		nback--;
-		busdrv_frame(backlog[nback], backlen[nback]);
+		busdrv_frame(backlog + nback * want, backlen[nback]);
 	}
 }
 
@@ -411,8 +427,8 @@ busdrv_response(const Bus__Response *m)
 	len = bd.m->format(&p->req, (uint8_t)m->cc, m->data.data,
 	    m->data.len, bd.frame, sizeof(bd.frame));
 	if (len == 0)
-		len = bd.m->format(&p->req, 0xca, NULL, 0, bd.frame,
-		    sizeof(bd.frame));
+		len = bd.m->format(&p->req, 0xca, p->req.data,
+		    busdrv_echo(&p->req), bd.frame, sizeof(bd.frame));
 	if (len > 0)
 		busdrv_out_push(p->token, p->arrived_ns, bd.frame, len);
 	busdrv_pending_drop(p);
