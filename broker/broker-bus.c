@@ -33,6 +33,10 @@ static void	bus_attention_result(struct blink *b,
 		    const Bus__AttentionResult *m);
 static void	bus_host_reset(struct blink *b);
 static void	bus_stats(struct blink *b, const Bus__Stats *m);
+static void	bus_control_result(struct blink *b,
+		    const Bus__ControlResult *m);
+static void	bus_capabilities(struct blink *b,
+		    const Bus__Capabilities *m);
 
 /* Consumes fd. */
 int
@@ -214,6 +218,12 @@ bus_dispatch(int fd, short ev, void *arg)
 		case BUS__ENVELOPE__BODY_STATS:
 			bus_stats(b, env->stats);
 			break;
+		case BUS__ENVELOPE__BODY_CONTROL_RESULT:
+			bus_control_result(b, env->control_result);
+			break;
+		case BUS__ENVELOPE__BODY_CAPABILITIES:
+			bus_capabilities(b, env->capabilities);
+			break;
 		default:
 			break;
 		}
@@ -394,20 +404,102 @@ bus_attention(struct hconn *h, uint32_t tag, const char *bus, bool set)
 	TAILQ_INSERT_TAIL(&b->attn, w, entry);
 }
 
+/* The driver answered an attention or control request. */
 static void
-bus_attention_result(struct blink *b, const Bus__AttentionResult *m)
+bus_op_result(struct blink *b, uint32_t tag, bool ok, const char *message)
 {
 	struct attn_wait	*w;
 
 	TAILQ_FOREACH(w, &b->attn, entry)
-		if (w->tag == m->tag)
+		if (w->tag == tag)
 			break;
 	if (w == NULL)
 		return;		/* its handler is gone */
 	TAILQ_REMOVE(&b->attn, w, entry);
-	handler_result_status(w->h, w->htag, m->ok ? HND__STATUS__OK :
-	    HND__STATUS__UNSUPPORTED, m->ok ? "" : m->message);
+	handler_result_status(w->h, w->htag, ok ? HND__STATUS__OK :
+	    HND__STATUS__UNSUPPORTED, ok ? "" : message);
 	free(w);
+}
+
+static void
+bus_attention_result(struct blink *b, const Bus__AttentionResult *m)
+{
+	bus_op_result(b, m->tag, m->ok, m->message);
+}
+
+static void
+bus_control_result(struct blink *b, const Bus__ControlResult *m)
+{
+	bus_op_result(b, m->tag, m->ok, m->message);
+}
+
+static void
+bus_capabilities(struct blink *b, const Bus__Capabilities *m)
+{
+	b->peer_connected = m->connected;
+	b->controls = m->controls;
+	log_info("bus %s: host %s, controls 0x%02x", b->facts.name,
+	    m->connected ? "connected" : "not connected", m->controls);
+}
+
+static const char *bus_control_names[] = {
+	"power off", "reset", "NMI", "graceful shutdown", "interrupt enable",
+	"interrupt disable",
+};
+
+/* A handler asks the bus to act on the machine. The driver checks again:
+ * the peer may have changed its mind since its last Capabilities. */
+void
+bus_control(struct hconn *h, uint32_t tag, const char *bus, int op)
+{
+	Bus__Envelope		 env = BUS__ENVELOPE__INIT;
+	Bus__Control		 ctl = BUS__CONTROL__INIT;
+	struct attn_wait	*w;
+	struct blink		*b;
+	char			 msg[192];
+
+	if ((b = bus_find(bus)) == NULL) {
+		snprintf(msg, sizeof(msg), "no bus '%s' is up", bus);
+		handler_result_status(h, tag, HND__STATUS__NO_BUS, msg);
+		return;
+	}
+	if (!(b->controls & (1u << op))) {
+		if (!b->peer_connected && b->controls == 0 &&
+		    strcmp(b->driver, "vm") == 0)
+			snprintf(msg, sizeof(msg), "bus %s: no host is "
+			    "connected", bus);
+		else if (b->controls == 0)
+			snprintf(msg, sizeof(msg), "bus %s (%s) cannot act on "
+			    "the machine (no %s)", bus, b->driver,
+			    bus_control_names[op]);
+		else
+			snprintf(msg, sizeof(msg), "bus %s: the host side "
+			    "does not offer %s (offers 0x%02x)", bus,
+			    bus_control_names[op], b->controls);
+		handler_result_status(h, tag, HND__STATUS__UNSUPPORTED, msg);
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		handler_result_status(h, tag, HND__STATUS__LIMIT,
+		    "out of memory");
+		return;
+	}
+	w->tag = ++broker.attn_tag;
+	w->h = h;
+	w->htag = tag;
+	ctl.tag = w->tag;
+	ctl.op = (Bus__ControlOp)op;
+	env.body_case = BUS__ENVELOPE__BODY_CONTROL;
+	env.control = &ctl;
+	if (bus_send(b, &env) < 0) {
+		free(w);
+		handler_result_status(h, tag, HND__STATUS__NO_BUS,
+		    "the bus driver is not reading");
+		return;
+	}
+	log_info("bus %s: %s asked by handler %s[%d]", bus,
+	    bus_control_names[op], h->name, (int)h->pid);
+	TAILQ_INSERT_TAIL(&b->attn, w, entry);
 }
 
 /* A handler that disconnects waits for nothing any more. */

@@ -306,6 +306,10 @@ handler_dispatch(int fd, short ev, void *arg)
 		case HND__ENVELOPE__BODY_HOST_RESET:
 			bus_host_reset_from_handler(h, env->host_reset->bus);
 			break;
+		case HND__ENVELOPE__BODY_CONTROL:
+			bus_control(h, env->control->tag, env->control->bus,
+			    (int)env->control->op);
+			break;
 		default:
 			break;
 		}

@@ -86,7 +86,7 @@ struct cconn {
 };
 TAILQ_HEAD(cconn_list, cconn);
 
-/* A handler waiting for a driver's answer to an attention request. */
+/* A handler waiting for a driver's answer (attention or a control). */
 struct attn_wait {
 	TAILQ_ENTRY(attn_wait)	 entry;
 	uint32_t		 tag;		/* ours, on the bus link */
@@ -109,6 +109,8 @@ struct blink {
 	char			 device[128];
 	bool			 can_set_attention;
 	bool			 can_clear_attention;
+	bool			 peer_connected;	/* stream media */
+	uint32_t		 controls;	/* ControlOps it offers now */
 	uint32_t		 max_inflight;
 	uint32_t		 inflight;
 	struct inflight_list	 sent;
@@ -207,6 +209,7 @@ const struct bus_proc *bus_proc_find(const char *name);
 void	bus_attention(struct hconn *h, uint32_t tag, const char *bus,
 	    bool set);
 void	bus_host_reset_from_handler(struct hconn *h, const char *bus);
+void	bus_control(struct hconn *h, uint32_t tag, const char *bus, int op);
 void	bus_forget_handler(struct hconn *h);
 
 /* broker-route.c */

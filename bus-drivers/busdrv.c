@@ -63,6 +63,8 @@ static struct busdrv_state {
 	uint8_t				 channel;
 	uint32_t			 deadline_ms;
 	bool				 welcomed;
+	bool				 connected;	/* stream peer */
+	uint32_t			 controls;	/* allowed now */
 	uint64_t			 next_token;
 	struct busdrv_pending		*pend;
 	size_t				 npend;		/* slots */
@@ -476,6 +478,104 @@ busdrv_host_reset(void)
 		(void)bd.ops->ioctl(bd.dev, bd.m->ioctl_clear_attention);
 }
 
+static const char *busdrv_control_names[BUSDRV_CONTROL_N] = {
+	"power off", "reset", "NMI", "graceful shutdown", "interrupt enable",
+	"interrupt disable",
+};
+
+static void
+busdrv_control(const Bus__Control *m)
+{
+	Bus__Envelope		env = BUS__ENVELOPE__INIT;
+	Bus__ControlResult	cr = BUS__CONTROL_RESULT__INIT;
+	char			msg[160];
+	unsigned		op = (unsigned)m->op;
+
+	cr.tag = m->tag;
+	cr.message = "";
+	if (op >= BUSDRV_CONTROL_N || !(bd.m->controls & (1u << op))) {
+		snprintf(msg, sizeof(msg), "%s cannot do %s", bd.m->driver,
+		    op < BUSDRV_CONTROL_N ? busdrv_control_names[op] :
+		    "that");
+		cr.message = msg;
+	} else if (!bd.connected) {
+		snprintf(msg, sizeof(msg), "no host is connected");
+		cr.message = msg;
+	} else if (!(bd.controls & (1u << op))) {
+		snprintf(msg, sizeof(msg), "the host side does not offer %s",
+		    busdrv_control_names[op]);
+		cr.message = msg;
+	} else if (bd.ops->ioctl(bd.dev, bd.m->ioctl_control[op]) < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", busdrv_control_names[op],
+		    strerror(errno));
+		cr.message = msg;
+	} else {
+		cr.ok = true;
+		log_info("bus %s: %s", bd.name, busdrv_control_names[op]);
+	}
+	env.body_case = BUS__ENVELOPE__BODY_CONTROL_RESULT;
+	env.control_result = &cr;
+	busdrv_link_send(&env);
+}
+
+static void
+busdrv_capabilities(void)
+{
+	Bus__Envelope		env = BUS__ENVELOPE__INIT;
+	Bus__Capabilities	c = BUS__CAPABILITIES__INIT;
+
+	c.connected = bd.connected;
+	c.controls = bd.connected ? bd.controls : 0;
+	env.body_case = BUS__ENVELOPE__BODY_CAPABILITIES;
+	env.capabilities = &c;
+	busdrv_link_send(&env);
+}
+
+void
+busdrv_peer_up(uint32_t controls)
+{
+	bd.connected = true;
+	bd.controls = controls & bd.m->controls;
+	log_info("bus %s: host connected, controls 0x%02x", bd.name,
+	    bd.controls);
+	busdrv_capabilities();
+}
+
+void
+busdrv_peer_down(void)
+{
+	size_t	i;
+
+	for (i = 0; i < bd.npend; i++)
+		if (bd.pend[i].used) {
+			busdrv_cancel(bd.pend[i].token,
+			    BUS__CANCEL_REASON__HOST_GAVE_UP);
+			busdrv_pending_drop(&bd.pend[i]);
+		}
+	if (bd.out_count > 0) {
+		bd.stats.stale += bd.out_count;
+		bd.stats_dirty = true;
+		bd.out_count = 0;
+	}
+	bd.connected = false;
+	bd.controls = 0;
+	log_info("bus %s: host disconnected", bd.name);
+	busdrv_capabilities();
+}
+
+void
+busdrv_host_reset_seen(void)
+{
+	Bus__Envelope	env = BUS__ENVELOPE__INIT;
+	Bus__HostReset	hr = BUS__HOST_RESET__INIT;
+
+	log_info("bus %s: the host was reset", bd.name);
+	busdrv_host_reset();
+	env.body_case = BUS__ENVELOPE__BODY_HOST_RESET;
+	env.host_reset = &hr;
+	busdrv_link_send(&env);
+}
+
 static void
 busdrv_dispatch_link(void)
 {
@@ -511,6 +611,9 @@ busdrv_dispatch_link(void)
 			break;
 		case BUS__ENVELOPE__BODY_HOST_RESET:
 			busdrv_host_reset();
+			break;
+		case BUS__ENVELOPE__BODY_CONTROL:
+			busdrv_control(env->control);
 			break;
 		default:
 			fatalx("bus %s: broker sent message %d", bd.name,
@@ -681,6 +784,12 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 		fatalx("out of memory");
 	wire_queue_init(&bd.linkq, BUSDRV_LINKQ_LIMIT);
 	busdrv_hello();
+	if (!m->stream) {
+		/* A device is always "connected"; a stream peer says so. */
+		bd.connected = true;
+		bd.controls = m->controls;
+		busdrv_capabilities();
+	}
 	log_info("bus %s: %s on %s, channel %u", bd.name, m->driver,
 	    bd.device[0] ? bd.device : "inherited fd", bd.channel);
 

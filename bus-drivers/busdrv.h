@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #define BUSDRV_DATA_MAX		1024	/* request/response data bytes */
+#define BUSDRV_CONTROL_N	6	/* bus.ControlOp values */
 #define BUSDRV_FRAME_MAX	1100	/* a whole frame as the device sees it */
 
 /* Verdicts of busdrv_medium.parse (positive). */
@@ -99,6 +100,14 @@ struct busdrv_medium {
 	/* The device hands a backlog over newest first (IPMB): read it all,
 	 * then handle it oldest first. */
 	bool		 backlog_newest_first;
+	/* A byte stream to a peer that comes and goes (VM, serial): its
+	 * device ops report the peer with busdrv_peer_up()/down(). */
+	bool		 stream;
+	/* Operations on the machine the medium can do at all (bit n =
+	 * bus.ControlOp n), carried out as ioctl(ioctl_control[n]) on the
+	 * device ops (stream ops turn these into control frames). */
+	uint32_t	 controls;
+	unsigned long	 ioctl_control[BUSDRV_CONTROL_N];
 
 	/*
 	 * Parse one frame read from the device. Returns 0 with *req filled,
@@ -117,6 +126,16 @@ struct busdrv_medium {
 		    const uint8_t *data, size_t len, uint8_t *frame,
 		    size_t max);
 };
+
+/*
+ * For the device ops of stream media: the far side connected (and allows
+ * these controls, a subset of the medium's), went away (requests it had
+ * outstanding are cancelled and counted), or reported a host reset
+ * (outstanding requests dropped, attention cleared, handlers told).
+ */
+void	busdrv_peer_up(uint32_t controls);
+void	busdrv_peer_down(void);
+void	busdrv_host_reset_seen(void);
 
 /*
  * Run a driver: parse the command line (--fd N --link M --name NAME

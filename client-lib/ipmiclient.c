@@ -1277,6 +1277,43 @@ ipmic_attention(struct ipmic *c, const char *bus, bool set,
 }
 
 int
+ipmic_bus_control(struct ipmic *c, const char *bus, enum ipmic_control op,
+    struct ipmic_error *err)
+{
+	Hnd__Envelope			 env = HND__ENVELOPE__INIT;
+	Hnd__Control			 ctl = HND__CONTROL__INIT;
+	struct ipmic_result_wait	 w = { 0, 0, err };
+	struct ipmic_op			*o;
+	int				 r;
+
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	if (bus == NULL || bus[0] == '\0' || (unsigned)op >
+	    IPMIC_CONTROL_IRQ_DISABLE)
+		return -EINVAL;
+	if (c->state != IPMIC_UP)
+		return -ENOTCONN;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return -ENOMEM;
+	o->kind = IPMIC_OP_ATTENTION;	/* answered by a plain Result */
+	o->tag = ipmic_tag(c);
+	o->wait = &w;
+	ctl.tag = o->tag;
+	ctl.bus = (char *)bus;
+	ctl.op = (Hnd__ControlOp)op;
+	env.body_case = HND__ENVELOPE__BODY_CONTROL;
+	env.control = &ctl;
+	if ((r = ipmic_send_env(c, &env)) < 0) {
+		free(o);
+		return r;
+	}
+	TAILQ_INSERT_TAIL(&c->ops, o, entry);
+	if ((r = ipmic_block(c, ipmic_result_done, &w, -1)) < 0)
+		return r;
+	return w.status;
+}
+
+int
 ipmic_host_reset(struct ipmic *c, const char *bus)
 {
 	Hnd__Envelope	env = HND__ENVELOPE__INIT;

@@ -111,6 +111,13 @@ validate_from_handler(const Hnd__Envelope *e, char *why, size_t len)
 			return validate_fail(why, len, "attention: bad bus "
 			    "name");
 		return 0;
+	case HND__ENVELOPE__BODY_CONTROL:
+		if (!validate_name(e->control->bus))
+			return validate_fail(why, len, "control: bad bus name");
+		if ((unsigned)e->control->op > HND__CONTROL_OP__CONTROL_IRQ_DISABLE)
+			return validate_fail(why, len, "control: op %d "
+			    "unknown", (int)e->control->op);
+		return 0;
 	case HND__ENVELOPE__BODY_HOST_RESET:
 		if (!validate_name(e->host_reset->bus))
 			return validate_fail(why, len, "host reset: bad bus "
@@ -213,8 +220,14 @@ validate_from_driver(const Bus__Envelope *e, char *why, size_t len)
 		    why, len);
 	case BUS__ENVELOPE__BODY_CANCEL:
 	case BUS__ENVELOPE__BODY_ATTENTION_RESULT:
+	case BUS__ENVELOPE__BODY_CONTROL_RESULT:
 	case BUS__ENVELOPE__BODY_HOST_RESET:
 	case BUS__ENVELOPE__BODY_STATS:
+		return 0;
+	case BUS__ENVELOPE__BODY_CAPABILITIES:
+		if (e->capabilities->controls > 0x3f)
+			return validate_fail(why, len, "capabilities: controls "
+			    "0x%x out of range", e->capabilities->controls);
 		return 0;
 	case BUS__ENVELOPE__BODY__NOT_SET:
 		return validate_fail(why, len, "envelope with no body");

@@ -281,6 +281,33 @@ int ipmic_call(struct ipmic *c, uint8_t netfn, uint8_t lun, uint8_t cmd,
 int ipmic_attention(struct ipmic *c, const char *bus, bool set,
     struct ipmic_error *err);
 
+/*
+ * Operations on the machine a bus may offer (today: QEMU's external-BMC
+ * link, "vm" buses, as far as QEMU's capabilities allow). There is no
+ * power-on: that protocol cannot start a VM that was powered off.
+ */
+enum ipmic_control {
+	IPMIC_CONTROL_POWER_OFF,
+	IPMIC_CONTROL_RESET,
+	IPMIC_CONTROL_NMI,
+	IPMIC_CONTROL_SOFT_SHUTDOWN,	/* ACPI power button in the guest */
+	IPMIC_CONTROL_IRQ_ENABLE,
+	IPMIC_CONTROL_IRQ_DISABLE,
+};
+
+/**
+ * ipmic_bus_control() - act on the machine behind @bus
+ *
+ * Blocks until the driver has done it. Answer the host's request first:
+ * the broker keeps the order, so the answer reaches the host before the
+ * control acts (a reset after the answer, not instead of it). Returns 0,
+ * IPMIC_E_NO_BUS, IPMIC_E_UNSUPPORTED (the bus has no such control, or
+ * its host side does not offer it; the reason is in @err->message), or a
+ * negative errno.
+ */
+int ipmic_bus_control(struct ipmic *c, const char *bus, enum ipmic_control op,
+    struct ipmic_error *err);
+
 /**
  * ipmic_host_reset() - report that the host on @bus was reset (e.g. the
  * chassis handler reset it): the driver drops what the host had asked and
