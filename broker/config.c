@@ -194,6 +194,7 @@ static const struct config_key config_keys[] = {
 	{ CONFIG_S_BUS, "max_inflight", CONFIG_T_NUM, B_(max_inflight),
 	    0, 0, CONFIG_COUNT_MAX },
 	{ CONFIG_S_BUS, "queue", CONFIG_T_NUM, B_(queue), 0, 1, 4096 },
+	{ CONFIG_S_BUS, "baud", CONFIG_T_NUM, B_(baud), 0, 0, 4000000 },
 	{ CONFIG_S_BUS, "user", CONFIG_T_NAMEDUSER, B_(user), 0, 0, 0 },
 	{ CONFIG_S_BUS, "driver_path", CONFIG_T_STR, B_(driver_path),
 	    0, 0, 0 },

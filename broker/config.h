@@ -50,6 +50,7 @@ struct config_bus {
 	uint32_t	deadline_ms;	/* 0: the broker's default */
 	uint32_t	max_inflight;	/* 0: the broker's default */
 	uint32_t	queue;		/* responses waiting for the device */
+	uint32_t	baud;		/* serial: line speed (0: leave it) */
 	char		user[CONFIG_NAME_MAX];	/* empty: the broker's user */
 	char		driver_path[PATH_MAX];	/* empty: the installed one */
 };

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/prctl.h>
 
 #include <event2/event.h>
@@ -79,6 +81,56 @@ supbus_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * A vm bus listens for QEMU: "HOST:PORT" (loopback only: QEMU's link is
+ * unauthenticated) or "unix:PATH". The listening socket is created here,
+ * as root if need be, and inherited by each driver like a device fd.
+ */
+static int
+supbus_listen(const struct config_bus *b)
+{
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	struct sockaddr_in	 sin = { .sin_family = AF_INET };
+	char			 host[64], *colon, *end;
+	long			 port;
+	int			 fd, one = 1;
+
+	if (strncmp(b->device, "unix:", 5) == 0) {
+		if (strlen(b->device + 5) >= sizeof(sun.sun_path))
+			fatalx("bus %s: socket path too long", b->name);
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+		    b->device + 5);
+		(void)unlink(sun.sun_path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) < 0 || listen(fd, 4) < 0)
+			fatal("bus %s: listen on %s", b->name, b->device);
+		return fd;
+	}
+	snprintf(host, sizeof(host), "%s", b->device);
+	if ((colon = strrchr(host, ':')) == NULL)
+		fatalx("bus %s: device '%s' is not HOST:PORT or unix:PATH",
+		    b->name, b->device);
+	*colon = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		fatalx("bus %s: bad port in '%s'", b->name, b->device);
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+		fatalx("bus %s: '%s' is not an IPv4 address", b->name, host);
+	if ((ntohl(sin.sin_addr.s_addr) >> 24) != 127)
+		fatalx("bus %s: %s is not a loopback address; QEMU's link "
+		    "has no authentication", b->name, host);
+	sin.sin_port = htons((uint16_t)port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fatal("bus %s: socket", b->name);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(fd, 4) < 0)
+		fatal("bus %s: listen on %s", b->name, b->device);
+	return fd;
+}
+
 /* The device: opened (or, for a socket, connected) once, for good. */
 static int
 supbus_open(const struct config_bus *b)
@@ -86,6 +138,9 @@ supbus_open(const struct config_bus *b)
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
 	struct stat		st;
 	int			fd;
+
+	if (strcmp(b->driver, "vm") == 0)
+		return supbus_listen(b);
 
 	if (stat(b->device, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		if (strlen(b->device) >= sizeof(sun.sun_path))
@@ -98,8 +153,10 @@ supbus_open(const struct config_bus *b)
 		return fd;
 	}
 	/* O_NONBLOCK: KCS, SSIF and IPMB honour it (BT ignores it), and
-	 * the driver must never sleep in a read. */
-	if ((fd = open(b->device, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+	 * the driver must never sleep in a read. O_NOCTTY: a serial line
+	 * must not become our controlling terminal. */
+	if ((fd = open(b->device, O_RDWR | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC)) < 0)
 		fatal("bus %s: open %s", b->name, b->device);
 	return fd;
 }
@@ -197,7 +254,7 @@ supbus_state(struct supbus *s)
 static void
 supbus_exec(struct supbus *s, int link)
 {
-	char	fdarg[16], linkarg[16], chan[8], queue[16];
+	char	fdarg[16], linkarg[16], chan[8], queue[16], baud[16];
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (dup2(s->devfd, 3) < 0 || dup2(link, 4) < 0)
@@ -219,10 +276,11 @@ supbus_exec(struct supbus *s, int link)
 	snprintf(linkarg, sizeof(linkarg), "%d", 4);
 	snprintf(chan, sizeof(chan), "%u", s->cfg.channel);
 	snprintf(queue, sizeof(queue), "%u", s->cfg.queue);
+	snprintf(baud, sizeof(baud), "%u", s->cfg.baud);
 	execl(s->program, s->program, "--fd", fdarg, "--link", linkarg,
 	    "--name", s->cfg.name, "--channel", chan, "--device",
-	    s->cfg.device, "--queue", queue, env.debug ? "-d" : NULL,
-	    (char *)NULL);
+	    s->cfg.device, "--queue", queue, "--baud", baud,
+	    env.debug ? "-d" : NULL, (char *)NULL);
 	fprintf(stderr, "bus %s: exec %s: %s\n", s->cfg.name, s->program,
 	    strerror(errno));
 	_exit(127);

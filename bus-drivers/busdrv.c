@@ -83,6 +83,8 @@ static struct busdrv_state {
 	uint8_t				 frame[BUSDRV_FRAME_MAX + 16];
 } bd;
 
+uint32_t	busdrv_baud;	/* serial: --baud, 0 when not given */
+
 static const char *busdrv_reason_text[BR_N] = {
 	[BR_SHORT] = "frame too short for netfn and cmd",
 	[BR_RESPONSE] = "response netfn in a request",
@@ -710,6 +712,7 @@ busdrv_args(int argc, char *argv[])
 		{ "channel", required_argument, NULL, 'c' },
 		{ "device", required_argument, NULL, 'D' },
 		{ "queue", required_argument, NULL, 'q' },
+		{ "baud", required_argument, NULL, 'b' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -740,13 +743,17 @@ busdrv_args(int argc, char *argv[])
 			bd.out_max = (size_t)busdrv_number("--queue", optarg,
 			    1, 4096);
 			break;
+		case 'b':
+			busdrv_baud = (uint32_t)busdrv_number("--baud", optarg,
+			    0, 4000000);
+			break;
 		case 'd':
 			log_setlevel(LOG_LVL_DEBUG);
 			break;
 		default:
 			fatalx("usage: %s --fd N --link M --name NAME "
-			    "--channel C [--device PATH] [--queue N] [-d]",
-			    argv[0]);
+			    "--channel C [--device PATH] [--queue N] "
+			    "[--baud B] [-d]", argv[0]);
 		}
 	}
 	if (fd < 0 || bd.link < 0 || bd.name[0] == '\0')

@@ -133,6 +133,8 @@ struct busdrv_medium {
  * outstanding are cancelled and counted), or reported a host reset
  * (outstanding requests dropped, attention cleared, handlers told).
  */
+extern uint32_t	busdrv_baud;	/* serial: --baud from the config, or 0 */
+
 void	busdrv_peer_up(uint32_t controls);
 void	busdrv_peer_down(void);
 void	busdrv_host_reset_seen(void);
