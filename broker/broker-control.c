@@ -6,6 +6,14 @@
  * dropped. Listings are packed into a snapshot when asked for, so the
  * records reflect one moment, then streamed one record per datagram as
  * the socket drains, ending with ListEnd.
+ *
+ * A client that sends Trace becomes a trace client: it may send nothing
+ * more, and gets a Result, then one TraceEvent per routed request and
+ * response its filter keeps. Routing must never wait for it, so events go
+ * out with a non-blocking send, then into the connection's bounded queue;
+ * when that is full too the event is dropped and counted, and the count
+ * goes out as TraceDropped as soon as there is room again, ahead of the
+ * next event. A slow tracer loses events; it is not disconnected.
  */
 #include <sys/socket.h>
 
@@ -22,7 +30,8 @@
 #include "log.h"
 #include "validate.h"
 
-#define CONTROL_VERSION	1
+#define CONTROL_VERSION		1
+#define CONTROL_TRACE_QUEUE	1024	/* datagrams queued per tracer */
 
 struct ctl_snapshot {
 	uint8_t		*buf;
@@ -42,6 +51,8 @@ static void	control_list_buses(struct cconn *c);
 static void	control_get_stats(struct cconn *c);
 static void	control_get_status(struct cconn *c);
 static void	control_send(struct cconn *c, const Ctl__Send *m);
+static void	control_trace_start(struct cconn *c, const Ctl__Trace *m);
+static int	control_trace_marker(struct cconn *c);
 
 void
 control_accept(int lfd, short ev, void *arg)
@@ -92,6 +103,10 @@ control_free(struct cconn *c)
 	if (c->dead)
 		return;
 	route_origin_gone(&c->sent);
+	if (c->tracing) {
+		LIST_REMOVE(c, trace_entry);
+		broker.ntracers--;
+	}
 	TAILQ_REMOVE(&broker.controls, c, entry);
 	broker.ncontrols--;
 	event_free(c->ev_read);
@@ -162,6 +177,18 @@ control_dispatch(int fd, short ev, void *arg)
 		free(c);
 }
 
+/*
+ * validate_from_control() does not know Trace yet; its fields are checked
+ * by trace_filter_init() when the trace starts.
+ */
+static int
+control_validate(const Ctl__Envelope *env, char *why, size_t len)
+{
+	if (env->body_case == CTL__ENVELOPE__BODY_TRACE)
+		return 0;
+	return validate_from_control(env, why, len);
+}
+
 /* Handle what the client sent: one request at a time. */
 static void
 control_dispatch_one(struct cconn *c, int fd)
@@ -186,8 +213,11 @@ control_dispatch_one(struct cconn *c, int fd)
 		why[0] = '\0';
 		if (env == NULL)
 			snprintf(why, sizeof(why), "message does not decode");
-		else if (validate_from_control(env, why, sizeof(why)) == 0) {
-			if (!c->welcomed &&
+		else if (control_validate(env, why, sizeof(why)) == 0) {
+			if (c->tracing)
+				snprintf(why, sizeof(why), "message after "
+				    "trace");
+			else if (!c->welcomed &&
 			    env->body_case != CTL__ENVELOPE__BODY_HELLO)
 				snprintf(why, sizeof(why), "no hello first");
 			else if (c->welcomed &&
@@ -226,6 +256,9 @@ control_dispatch_one(struct cconn *c, int fd)
 			break;
 		case CTL__ENVELOPE__BODY_SEND:
 			control_send(c, env->send);
+			break;
+		case CTL__ENVELOPE__BODY_TRACE:
+			control_trace_start(c, env->trace);
 			break;
 		default:
 			break;
@@ -277,6 +310,8 @@ control_writable(int fd, short ev, void *arg)
 	}
 	if (c->snap != NULL)
 		control_snap_flush(c);
+	else if (c->tracing && c->trace_drops > 0)
+		control_trace_marker(c);
 }
 
 /* Pack one record of a listing into the snapshot. */
@@ -657,6 +692,7 @@ control_send(struct cconn *c, const Ctl__Send *m)
 	rq.len = m->data.len;
 	/* As if it came in on that bus: the handler sees its facts. */
 	rq.facts = b != NULL ? &b->facts : &broker.ctl_facts;
+	snprintf(c->send_bus, sizeof(c->send_bus), "%s", rq.facts->name);
 	route_request(&rq);
 }
 
@@ -684,4 +720,81 @@ control_close_all(void)
 
 	while ((c = TAILQ_FIRST(&broker.controls)) != NULL)
 		control_free(c);
+}
+
+static void
+control_trace_start(struct cconn *c, const Ctl__Trace *m)
+{
+	char	why[128];
+
+	if (trace_filter_init(&c->trace, m, why, sizeof(why)) < 0) {
+		control_result(c, CTL__CODE__INVALID, why);
+		return;
+	}
+	c->tracing = true;
+	c->outq.limit = CONTROL_TRACE_QUEUE;
+	LIST_INSERT_HEAD(&broker.tracers, c, trace_entry);
+	broker.ntracers++;
+	log_debug("control client uid %u: tracing", (unsigned)c->uid);
+	control_result(c, CTL__CODE__OK, "tracing");
+}
+
+/*
+ * Send one packed datagram to a tracer now, or queue it. Returns 0, or -1
+ * when it has to be dropped (queue full, or the socket failed: the read
+ * event then sees the client go).
+ */
+static int
+control_trace_put(struct cconn *c, const uint8_t *buf, size_t len)
+{
+	int	r;
+
+	if (c->outq.head == NULL) {
+		r = wire_send_raw(c->fd, buf, len, NULL, 0);
+		if (r == 0)
+			return 0;
+		if (r != -EAGAIN)
+			return -1;
+	}
+	if (wire_queue_push(&c->outq, buf, len) < 0)
+		return -1;
+	event_add(c->ev_write, NULL);
+	return 0;
+}
+
+/* Report the events dropped so far. Returns 0, or -1 if no room yet. */
+static int
+control_trace_marker(struct cconn *c)
+{
+	uint8_t	buf[WIRE_MSG_MAX];
+	size_t	len;
+
+	len = trace_pack_dropped(c->trace_drops, buf);
+	if (control_trace_put(c, buf, len) < 0)
+		return -1;
+	log_debug("control client uid %u: trace: %llu events dropped",
+	    (unsigned)c->uid, (unsigned long long)c->trace_drops);
+	c->trace_drops = 0;
+	return 0;
+}
+
+void
+control_trace(const struct trace_event *ev)
+{
+	struct cconn	*c;
+	uint8_t		 buf[WIRE_MSG_MAX];
+	size_t		 len = 0;
+
+	LIST_FOREACH(c, &broker.tracers, trace_entry) {
+		if (!trace_match(&c->trace, ev))
+			continue;
+		if (len == 0 && (len = trace_pack(ev, buf)) == 0)
+			return;
+		if (c->trace_drops > 0 && control_trace_marker(c) < 0) {
+			c->trace_drops++;
+			continue;
+		}
+		if (control_trace_put(c, buf, len) < 0)
+			c->trace_drops++;
+	}
 }

@@ -13,6 +13,12 @@
  * Support (0x09), Get Command Support (0x0A), Get Configurable Commands
  * (0x0C) and Get Command Enables (0x61). ipmitool's "firewall info" asks
  * all of them.
+ *
+ * Trace hooks (ipmi-ctl trace) sit where a request's fate is decided
+ * (route_now() for the broker's own answers, just before the handoff to
+ * a handler otherwise), so the request event names who answers it, and
+ * where each response leaves toward its origin. Each costs one branch on
+ * TRACE_ACTIVE() when nobody traces.
  */
 #include <event2/event.h>
 
@@ -64,6 +70,84 @@ route_deliver(enum inflight_origin kind, void *origin, uint64_t token,
 	}
 }
 
+static void
+route_trace_request(const struct route_req *rq, const char *who,
+    uint64_t id)
+{
+	struct trace_event	ev = { 0 };
+
+	ev.time_us = trace_now_us();
+	ev.bus = rq->facts->name;
+	ev.channel = rq->channel;
+	ev.netfn = rq->netfn;
+	ev.lun = rq->lun;
+	ev.cmd = rq->cmd;
+	ev.data = rq->data;
+	ev.len = rq->len;
+	ev.handler = who;
+	ev.id = id;
+	control_trace(&ev);
+}
+
+/* rq and the broker's own answer to it. */
+static void
+route_trace_now(const struct route_req *rq, uint8_t cc, const uint8_t *data,
+    size_t len, bool fallback)
+{
+	struct trace_event	ev = { 0 };
+
+	route_trace_request(rq, "broker", 0);
+	ev.time_us = trace_now_us();
+	ev.bus = rq->facts->name;
+	ev.channel = rq->channel;
+	ev.netfn = rq->netfn;
+	ev.lun = rq->lun;
+	ev.cmd = rq->cmd;
+	ev.response = true;
+	ev.fallback = fallback;
+	ev.cc = cc;
+	ev.data = data;
+	ev.len = len;
+	ev.handler = "broker";
+	control_trace(&ev);
+}
+
+/* The answer to f on its way back to f's origin (still there). */
+static void
+route_trace_finish(const struct inflight *f, uint8_t cc,
+    const uint8_t *data, size_t len, const char *who, uint32_t us,
+    bool fallback)
+{
+	struct trace_event	ev = { 0 };
+
+	ev.time_us = trace_now_us();
+	switch (f->origin_kind) {
+	case INFLIGHT_FROM_BUS:
+		ev.bus = ((const struct blink *)f->origin)->facts.name;
+		break;
+	case INFLIGHT_FROM_CTL:
+		ev.bus = ((const struct cconn *)f->origin)->send_bus;
+		break;
+	default:
+		ev.bus = broker.internal_facts.name;
+		break;
+	}
+	ev.channel = f->channel;
+	ev.netfn = f->netfn;
+	ev.lun = f->lun;
+	ev.cmd = f->cmd;
+	ev.response = true;
+	ev.fallback = fallback;
+	ev.cc = cc;
+	ev.data = data;
+	ev.len = len;
+	ev.latency_us = us;
+	ev.handler = who;
+	ev.target = ((const struct hconn *)f->handler)->name;
+	ev.id = f->id;
+	control_trace(&ev);
+}
+
 /* The bytes a fallback repeats after its completion code. */
 static size_t
 route_echo(uint8_t netfn, const uint8_t *data, size_t len, uint8_t echo[3])
@@ -94,6 +178,8 @@ route_now(const struct route_req *rq, uint8_t cc, const uint8_t *data,
 	broker.stats.counters[STATS_BROKER_ANSWERED]++;
 	stats_record(&broker.stats, rq->netfn, rq->cmd, 0, 0,
 	    why != STATS_NCOUNTERS);
+	if (TRACE_ACTIVE())
+		route_trace_now(rq, cc, data, len, why != STATS_NCOUNTERS);
 	log_debug("request %s ch %u 0x%02x/0x%02x lun %u: broker cc 0x%02x",
 	    rq->facts->name, rq->channel, rq->netfn, rq->cmd, rq->lun, cc);
 	route_deliver(rq->kind, rq->origin, rq->token, rq->netfn, rq->lun,
@@ -142,6 +228,8 @@ route_finish(struct inflight *f, uint8_t cc, const uint8_t *data,
 	    "%s in %u us", (unsigned long long)f->id, f->channel, netfn, cmd,
 	    lun, h->name, (int)h->pid, cc, fallback ? " (broker)" : "", us);
 	snprintf(who, sizeof(who), "%s", fallback ? "broker" : h->name);
+	if (TRACE_ACTIVE() && origin != NULL)
+		route_trace_finish(f, cc, data, len, who, us, fallback);
 	if (origin != NULL) {
 		TAILQ_REMOVE(f->olist, f, o_entry);
 		if (f->ocount != NULL)
@@ -355,6 +443,8 @@ route_request(const struct route_req *rq)
 	TAILQ_INSERT_TAIL(rq->origin_list, f, o_entry);
 	if (rq->origin_count != NULL)
 		(*rq->origin_count)++;
+	if (TRACE_ACTIVE())
+		route_trace_request(rq, h->name, f->id);
 	handler_send_request(h, f, rq->data, rq->len, rq->facts,
 	    rq->origin_pid);
 	broker_timer_update();

@@ -18,6 +18,7 @@
 #include "inflight.h"
 #include "registry.h"
 #include "stats.h"
+#include "trace.h"
 #include "wire.h"
 
 #define BROKER_ARENA_SIZE	(16 * 1024)
@@ -83,6 +84,11 @@ struct cconn {
 	uid_t			 uid;
 	struct inflight_list	 sent;		/* at most one */
 	struct ctl_snapshot	*snap;		/* listing being streamed */
+	char			 send_bus[CONFIG_NAME_MAX]; /* its send's */
+	bool			 tracing;	/* sent Trace: events only */
+	LIST_ENTRY(cconn)	 trace_entry;	/* broker.tracers */
+	struct trace_filter	 trace;
+	uint64_t		 trace_drops;	/* not yet reported */
 };
 TAILQ_HEAD(cconn_list, cconn);
 
@@ -154,6 +160,8 @@ struct broker {
 	uint32_t		 nhandlers;
 	struct cconn_list	 controls;
 	uint32_t		 ncontrols;
+	LIST_HEAD(, cconn)	 tracers;	/* zeroed is empty */
+	uint32_t		 ntracers;
 	struct blink_list	 buses;
 	struct bus_proc		 procs[CONFIG_BUS_MAX];
 	size_t			 nprocs;
@@ -193,6 +201,11 @@ void	control_accept(int fd, short ev, void *arg);
 void	control_send_result(struct cconn *c, uint8_t cc, const uint8_t *data,
 	    size_t len, const char *who, uint32_t latency_us);
 void	control_close_all(void);
+/* Hand one event to every trace client whose filter wants it. Routing
+ * calls it only when TRACE_ACTIVE(): the one branch tracing costs when
+ * nobody traces. */
+void	control_trace(const struct trace_event *ev);
+#define TRACE_ACTIVE()	(broker.ntracers != 0)
 
 /* broker-bus.c */
 int	bus_link_add(int fd, const char *name, uint32_t max_inflight,

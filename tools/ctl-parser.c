@@ -33,7 +33,18 @@ const struct ctl_token ctl_tokens[] = {
 	    "show the broker's status" },
 	{ "send",	CTL_SEND,	2, 2 + CTL_DATA_MAX,
 	    "send a request and print the response data" },
+	{ "trace",	CTL_TRACE,	0, 0,
+	    "print requests and responses as they are routed" },
 	{ NULL,		CTL_NONE,	0, 0,	NULL }
+};
+
+/* Long options with no short form. */
+enum {
+	CTL_OPT_NETFN = 256,
+	CTL_OPT_CMD,
+	CTL_OPT_HANDLER,
+	CTL_OPT_ERRORS,
+	CTL_OPT_COUNT,
 };
 
 static const struct option ctl_parse_longopts[] = {
@@ -43,6 +54,13 @@ static const struct option ctl_parse_longopts[] = {
 	{ "channel",	required_argument,	NULL,	'c' },
 	{ "lun",	required_argument,	NULL,	'l' },
 	{ "bus",	required_argument,	NULL,	'b' },
+	{ "netfn",	required_argument,	NULL,	CTL_OPT_NETFN },
+	{ "cmd",	required_argument,	NULL,	CTL_OPT_CMD },
+	{ "handler",	required_argument,	NULL,	CTL_OPT_HANDLER },
+	{ "errors",	no_argument,		NULL,	CTL_OPT_ERRORS },
+	{ "count",	required_argument,	NULL,	CTL_OPT_COUNT },
+	{ "write",	required_argument,	NULL,	'w' },
+	{ "quiet",	no_argument,		NULL,	'q' },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "version",	no_argument,		NULL,	'V' },
 	{ NULL,		0,			NULL,	0 }
@@ -56,6 +74,10 @@ static int	ctl_parse_options(int argc, char **argv, struct ctl_params *p,
 		    char *err, size_t errlen);
 static int	ctl_parse_send(int argc, char **argv, struct ctl_params *p,
 		    char *err, size_t errlen);
+static int	ctl_parse_trace_opt(int ch, struct ctl_params *p, char *err,
+		    size_t errlen);
+static int	ctl_parse_check(struct ctl_params *p, char *err,
+		    size_t errlen);
 
 /* Finds word in table: an exact match, else the only prefix match.
  * *nmatch (optional) gets the number of matches: 0 unknown, >1 ambiguous. */
@@ -151,6 +173,11 @@ ctl_usage(FILE *f)
 		if (t->action == CTL_SEND)
 			fprintf(f, "  send [-b bus] [-c channel] [-l lun] "
 			    "netfn cmd [data ...]\n%-24s%s\n", "", t->help);
+		else if (t->action == CTL_TRACE)
+			fprintf(f, "  trace [-q] [-b bus] [--netfn N] [--cmd N] "
+			    "[--handler NAME] [--errors]\n"
+			    "        [--count N] [-w FILE.pcap]\n%-24s%s\n",
+			    "", t->help);
 		else
 			fprintf(f, "  %-22s%s\n", t->word, t->help);
 	}
@@ -168,7 +195,25 @@ ctl_usage(FILE *f)
 	    "                        (default: the broker's ctl bus)\n"
 	    "  -l, --lun L           send: target LUN (0-3, default 0)\n"
 	    "  -b, --bus NAME        send: as if received on that bus\n"
-	    "                        (its channel and facts)\n"
+	    "                        (its channel and facts); trace: only "
+	    "that bus\n"
+	    "      --netfn N         trace: only this netfn (hex; requests "
+	    "and\n"
+	    "                        their responses)\n"
+	    "      --cmd N           trace: only this command (hex)\n"
+	    "      --handler NAME    trace: only what goes to this handler "
+	    "(\"broker\":\n"
+	    "                        what the broker answers itself)\n"
+	    "      --errors          trace: only responses with a completion "
+	    "code\n"
+	    "                        other than 0x00\n"
+	    "      --count N         trace: stop after N events (default: at "
+	    "Ctrl-C)\n"
+	    "  -w, --write FILE      trace: also write a pcap file for "
+	    "Wireshark\n"
+	    "                        (tshark -o "
+	    "ipmi.dissect_bus_commands:TRUE -r FILE)\n"
+	    "  -q, --quiet           trace -w: print nothing on stdout\n"
 	    "  -h, --help            this text\n"
 	    "  -V, --version         print the version\n");
 }
@@ -209,12 +254,12 @@ static int
 ctl_parse_options(int argc, char **argv, struct ctl_params *p, char *err,
     size_t errlen)
 {
-	int	ch;
+	int	ch, r;
 
 	optind = 0;	/* GNU: start over, so the test can parse twice */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":b:c:hjl:s:vV", ctl_parse_longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":b:c:hjl:qs:vVw:",
+	    ctl_parse_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			p->socket = optarg;
@@ -246,6 +291,16 @@ ctl_parse_options(int argc, char **argv, struct ctl_params *p, char *err,
 				    optarg);
 			p->has_lun = 1;
 			break;
+		case CTL_OPT_NETFN:
+		case CTL_OPT_CMD:
+		case CTL_OPT_HANDLER:
+		case CTL_OPT_ERRORS:
+		case CTL_OPT_COUNT:
+		case 'w':
+		case 'q':
+			if ((r = ctl_parse_trace_opt(ch, p, err, errlen)) != 0)
+				return r;
+			break;
 		case 'h':
 			return CTL_E_HELP;
 		case 'V':
@@ -258,6 +313,78 @@ ctl_parse_options(int argc, char **argv, struct ctl_params *p, char *err,
 			    "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	return 0;
+}
+
+/* The options only trace takes. */
+static int
+ctl_parse_trace_opt(int ch, struct ctl_params *p, char *err, size_t errlen)
+{
+	char	*end;
+
+	switch (ch) {
+	case CTL_OPT_NETFN:
+		if (ctl_parse_byte(optarg, &p->netfn) != 0 || p->netfn > 0x3f)
+			return ctl_parse_err(err, errlen, CTL_E_INVALID,
+			    "netfn '%s' is not a hex number from 00 to 3f",
+			    optarg);
+		p->has_netfn = 1;
+		break;
+	case CTL_OPT_CMD:
+		if (ctl_parse_byte(optarg, &p->cmd) != 0)
+			return ctl_parse_err(err, errlen, CTL_E_INVALID,
+			    "cmd '%s' is not a hex byte (00-ff)", optarg);
+		p->has_cmd = 1;
+		break;
+	case CTL_OPT_HANDLER:
+		if (strlen(optarg) == 0 || strlen(optarg) > 63)
+			return ctl_parse_err(err, errlen, CTL_E_INVALID,
+			    "handler name '%s' is empty or too long", optarg);
+		p->handler = optarg;
+		break;
+	case CTL_OPT_ERRORS:
+		p->errors = 1;
+		break;
+	case CTL_OPT_COUNT:
+		errno = 0;
+		if (*optarg < '1' || *optarg > '9' ||
+		    (p->count = strtoull(optarg, &end, 10), *end != '\0') ||
+		    errno != 0)
+			return ctl_parse_err(err, errlen, CTL_E_INVALID,
+			    "count '%s' is not a number above 0", optarg);
+		break;
+	case 'w':
+		if (*optarg == '\0')
+			return ctl_parse_err(err, errlen, CTL_E_INVALID,
+			    "-w needs a file name");
+		p->wfile = optarg;
+		break;
+	case 'q':
+		p->quiet = 1;
+		break;
+	}
+	return 0;
+}
+
+/* Options that do not go with the command. */
+static int
+ctl_parse_check(struct ctl_params *p, char *err, size_t errlen)
+{
+	if ((p->has_channel || p->has_lun) && p->action != CTL_SEND)
+		return ctl_parse_err(err, errlen, CTL_E_INVALID,
+		    "--channel and --lun apply only to send");
+	if (p->bus != NULL && p->action != CTL_SEND && p->action != CTL_TRACE)
+		return ctl_parse_err(err, errlen, CTL_E_INVALID,
+		    "--bus applies only to send and trace");
+	if ((p->has_netfn || p->has_cmd || p->handler != NULL || p->errors ||
+	    p->count != 0 || p->wfile != NULL || p->quiet) &&
+	    p->action != CTL_TRACE)
+		return ctl_parse_err(err, errlen, CTL_E_INVALID,
+		    "--netfn, --cmd, --handler, --errors, --count, -w and -q "
+		    "apply only to trace");
+	if (p->quiet && p->wfile == NULL)
+		return ctl_parse_err(err, errlen, CTL_E_INVALID,
+		    "-q goes with -w: a trace with neither prints nothing");
 	return 0;
 }
 
@@ -330,10 +457,8 @@ ctl_parse(int argc, char **argv, struct ctl_params *p, char *err,
 		return ctl_parse_err(err, errlen, CTL_E_USAGE,
 		    t->max_args == 0 ? "%s takes no arguments" :
 		    "%s: too many arguments", t->word);
-	if ((p->has_channel || p->has_lun || p->bus != NULL) &&
-	    p->action != CTL_SEND)
-		return ctl_parse_err(err, errlen, CTL_E_INVALID,
-		    "--bus, --channel and --lun apply only to send");
+	if ((r = ctl_parse_check(p, err, errlen)) != 0)
+		return r;
 	if (p->action == CTL_SEND &&
 	    (r = ctl_parse_send(nargs, argv + optind + 1, p, err, errlen)) != 0)
 		return r;

@@ -9,7 +9,9 @@
  * text printer and one JSON printer behind struct ctl_output. Output is
  * collected and written only when the broker's answer is complete, so an
  * error half way through a listing never leaves half a table or a broken
- * JSON document on stdout.
+ * JSON document on stdout. ctl-trace.c is the exception: a trace prints
+ * each event as it comes, one line each, and writes pcap records
+ * (pcap.c).
  */
 #ifndef CTL_H
 #define CTL_H
@@ -44,6 +46,7 @@ enum ctl_action {
 	CTL_STATS,
 	CTL_STATUS,
 	CTL_SEND,
+	CTL_TRACE,
 };
 
 struct ctl_token {
@@ -61,13 +64,22 @@ struct ctl_params {
 	int		 verbose;
 	int		 has_channel;
 	uint8_t		 channel;
-	const char	*bus;		/* send --bus: as if from that bus */
+	const char	*bus;		/* send: as if from that bus;
+					 * trace: only that bus */
 	int		 has_lun;
 	uint8_t		 lun;
 	uint8_t		 netfn;
 	uint8_t		 cmd;
 	size_t		 datalen;
 	uint8_t		 data[CTL_DATA_MAX];
+	/* trace */
+	int		 has_netfn;
+	int		 has_cmd;
+	const char	*handler;
+	int		 errors;
+	const char	*wfile;		/* -w: pcap file */
+	int		 quiet;		/* -q: with -w, print nothing */
+	uint64_t	 count;		/* stop after this many; 0 never */
 };
 
 extern const struct ctl_token ctl_tokens[];
@@ -106,5 +118,12 @@ void	ctl_out_counter(struct ctl_out *o, const Ctl__Counter *c);
 void	ctl_out_status(struct ctl_out *o, const Ctl__Status *s);
 void	ctl_out_send_result(struct ctl_out *o, const Ctl__SendResult *r);
 int	ctl_out_finish(struct ctl_out *o, FILE *dst);
+
+/* ctl-trace.c: one line per trace event, and its pcap record */
+struct pcap_msg;
+const char *ctl_cmd_name(unsigned int netfn, unsigned int cmd);
+void	ctl_trace_event(FILE *f, const Ctl__TraceEvent *ev, int json);
+void	ctl_trace_dropped(FILE *f, uint64_t count, int json);
+void	ctl_trace_pcap_msg(const Ctl__TraceEvent *ev, struct pcap_msg *m);
 
 #endif /* CTL_H */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "control.pb-c.h"
 #include "wire.h"
 #include "ctl.h"
+#include "pcap.h"
 
 /*
  * ipmi-ctl: the command-line client of the broker's control socket.
@@ -28,8 +30,14 @@
  * with a message rather than a guess. Strings from the broker are cleaned
  * before they reach a terminal.
  *
- * Exit status: 0 done, 1 the broker refused or the completion code was not
- * 0x00, 2 the broker could not be reached or misbehaved, 64 usage.
+ * `trace` is the one request that does not end: after the broker's Result
+ * it reads events until Ctrl-C (SIGINT or SIGTERM, exit 0 with the pcap
+ * file complete) or --count events, with no time limit, printing each as
+ * it comes (ctl-trace.c) and flushing before every wait.
+ *
+ * Exit status: 0 done, 1 the broker refused, the completion code was not
+ * 0x00 or the pcap file could not be written, 2 the broker could not be
+ * reached or misbehaved, 64 usage.
  */
 
 #define CTL_TIMEOUT_MS	5000
@@ -46,6 +54,7 @@ struct ctl_state {
 };
 
 static struct ctl_state ctl = { .fd = -1 };
+static volatile sig_atomic_t ctl_stop;
 
 /*
  * The request table: for each command, the envelope to send and the cases
@@ -91,6 +100,11 @@ static int	ctl_garbage(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 static const char *ctl_case_name(Ctl__Envelope__BodyCase c);
 static int	ctl_now_ms(int64_t *ms);
+static int	ctl_trace(void);
+static int	ctl_trace_ask(void);
+static int	ctl_trace_loop(FILE *pcap, FILE *out);
+static int	ctl_trace_one(const Ctl__Envelope *env, FILE *pcap, FILE *out,
+		    uint64_t *n);
 
 int
 main(int argc, char **argv)
@@ -130,6 +144,12 @@ ctl_main(int argc, char **argv)
 			fprintf(stderr, "ipmi-ctl: %s\n", err);
 		ctl_usage(stderr);
 		return CTL_EXIT_USAGE;
+	}
+	if (ctl.params.action == CTL_TRACE) {
+		if ((r = ctl_connect(ctl.params.socket)) != 0 ||
+		    (r = ctl_hello()) != 0)
+			return r;
+		return ctl_trace();
 	}
 	for (i = 0; i < sizeof(ctl_requests) / sizeof(ctl_requests[0]); i++)
 		if (ctl_requests[i].action == ctl.params.action)
@@ -501,4 +521,169 @@ ctl_now_ms(int64_t *ms)
 	}
 	*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return 0;
+}
+
+static void
+ctl_on_signal(int sig)
+{
+	ctl_stop = 1;
+}
+
+/* Trace until Ctrl-C or --count: stdout and/or the pcap file. */
+static int
+ctl_trace(void)
+{
+	const struct ctl_params	*p = &ctl.params;
+	struct sigaction	 sa;
+	FILE			*pcap = NULL, *out = p->quiet ? NULL : stdout;
+	int			 r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ctl_on_signal;	/* no SA_RESTART: poll() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;	/* a closed stdout is an error */
+	sigaction(SIGPIPE, &sa, NULL);
+	if (p->wfile != NULL) {
+		if ((pcap = fopen(p->wfile, "wbe")) == NULL ||
+		    pcap_write_header(pcap) != 0) {
+			fprintf(stderr, "ipmi-ctl: cannot write %s: %s\n",
+			    p->wfile, strerror(errno));
+			if (pcap != NULL)
+				fclose(pcap);
+			return CTL_EXIT_REFUSED;
+		}
+	}
+	r = ctl_trace_ask();
+	if (r == 0)
+		r = ctl_trace_loop(pcap, out);
+	if (pcap != NULL && fclose(pcap) != 0 && r == 0) {
+		fprintf(stderr, "ipmi-ctl: writing %s: %s\n", p->wfile,
+		    strerror(errno));
+		r = CTL_EXIT_REFUSED;
+	}
+	return r;
+}
+
+/* Send Trace and wait for the broker's Result. */
+static int
+ctl_trace_ask(void)
+{
+	const struct ctl_params	*p = &ctl.params;
+	Ctl__Envelope		 env = CTL__ENVELOPE__INIT, *ans;
+	Ctl__Trace		 t = CTL__TRACE__INIT;
+	char			 msg[256];
+	int			 r;
+
+	t.bus = (char *)(p->bus != NULL ? p->bus : "");
+	t.has_netfn = p->has_netfn;
+	t.netfn = p->netfn;
+	t.has_cmd = p->has_cmd;
+	t.cmd = p->cmd;
+	t.handler = (char *)(p->handler != NULL ? p->handler : "");
+	t.only_errors = p->errors;
+	env.body_case = CTL__ENVELOPE__BODY_TRACE;
+	env.trace = &t;
+	if ((r = ctl_write(&env)) != 0 || (r = ctl_read(&ans)) != 0)
+		return r;
+	if (ans->body_case != CTL__ENVELOPE__BODY_RESULT)
+		r = ctl_garbage("%s instead of a result",
+		    ctl_case_name(ans->body_case));
+	else if (ans->result->code != CTL__CODE__OK) {
+		ctl_clean(msg, sizeof(msg), ans->result->message);
+		fprintf(stderr, "ipmi-ctl: trace: %s\n", msg);
+		r = CTL_EXIT_REFUSED;
+	} else
+		fprintf(stderr, "ipmi-ctl: tracing%s%s, Ctrl-C to stop\n",
+		    p->wfile != NULL ? " into " : "",
+		    p->wfile != NULL ? p->wfile : "");
+	ctl__envelope__free_unpacked(ans, NULL);
+	return r;
+}
+
+static int
+ctl_trace_loop(FILE *pcap, FILE *out)
+{
+	struct pollfd	 pfd = { .fd = ctl.fd, .events = POLLIN };
+	Ctl__Envelope	*env;
+	uint64_t	 n = 0;
+	ssize_t		 len;
+	int		 r;
+
+	for (;;) {
+		len = wire_recv(ctl.fd, ctl.buf, NULL, NULL);
+		if (len == -EAGAIN || len == -EINTR) {
+			if ((out != NULL && fflush(out) != 0) ||
+			    (pcap != NULL && fflush(pcap) != 0)) {
+				fprintf(stderr, "ipmi-ctl: writing output: "
+				    "%s\n", strerror(errno));
+				return CTL_EXIT_REFUSED;
+			}
+			if (ctl_stop)
+				return CTL_EXIT_OK;
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+				fprintf(stderr, "ipmi-ctl: poll: %s\n",
+				    strerror(errno));
+				return CTL_EXIT_BROKER;
+			}
+			continue;
+		}
+		if (len == 0 || len == -ECONNRESET) {
+			fprintf(stderr, "ipmi-ctl: broker closed the "
+			    "connection\n");
+			return CTL_EXIT_BROKER;
+		}
+		if (len < 0)
+			return ctl_garbage("receiving: %s", strerror(-len));
+		if ((env = ctl__envelope__unpack(NULL, len, ctl.buf)) == NULL)
+			return ctl_garbage("%zd bytes that do not decode", len);
+		r = ctl_trace_one(env, pcap, out, &n);
+		ctl__envelope__free_unpacked(env, NULL);
+		if (r != 0 || (ctl.params.count != 0 &&
+		    n >= ctl.params.count))
+			break;
+	}
+	if (r == 0 && ((out != NULL && fflush(out) != 0) ||
+	    (pcap != NULL && fflush(pcap) != 0))) {
+		fprintf(stderr, "ipmi-ctl: writing output: %s\n",
+		    strerror(errno));
+		r = CTL_EXIT_REFUSED;
+	}
+	return r;
+}
+
+/* One datagram of the trace stream; *n counts events. */
+static int
+ctl_trace_one(const Ctl__Envelope *env, FILE *pcap, FILE *out, uint64_t *n)
+{
+	struct pcap_msg	m;
+
+	switch (env->body_case) {
+	case CTL__ENVELOPE__BODY_TRACE_EVENT:
+		if (out != NULL)
+			ctl_trace_event(out, env->trace_event,
+			    ctl.params.json);
+		if (pcap != NULL) {
+			ctl_trace_pcap_msg(env->trace_event, &m);
+			if (pcap_write(pcap, &m) != 0) {
+				fprintf(stderr, "ipmi-ctl: writing %s: %s\n",
+				    ctl.params.wfile, strerror(errno));
+				return CTL_EXIT_REFUSED;
+			}
+		}
+		(*n)++;
+		return 0;
+	case CTL__ENVELOPE__BODY_TRACE_DROPPED:
+		if (out != NULL)
+			ctl_trace_dropped(out, env->trace_dropped->count,
+			    ctl.params.json);
+		else
+			fprintf(stderr, "ipmi-ctl: %llu events dropped\n",
+			    (unsigned long long)env->trace_dropped->count);
+		return 0;
+	default:
+		return ctl_garbage("unexpected %s in a trace",
+		    ctl_case_name(env->body_case));
+	}
 }
