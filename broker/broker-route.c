@@ -207,7 +207,10 @@ route_finish(struct inflight *f, uint8_t cc, const uint8_t *data,
 
 	us = (uint32_t)((broker_now_ns() - f->start_ns) / 1000);
 	if (fallback) {
-		broker.stats.counters[why]++;
+		/* A fallback nobody receives (the origin went away or the
+		 * host cancelled) is counted as orphaned below, not here. */
+		if (origin != NULL)
+			broker.stats.counters[why]++;
 		if (f->echo_len > 0)
 			memcpy(echo, f->echo, f->echo_len);
 		data = echo;
