@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential meson ninja-build pkg-config libevent-dev
 libprotobuf-c-dev protobuf-c-compiler libcap-ng-dev libcriterion-dev
-libinih-dev clang-14 libclang-rt-14-dev valgrind"
+libinih-dev clang-14 libclang-rt-14-dev valgrind tshark"
 
 missing=""
 for p in $PKGS; do
@@ -17,5 +17,10 @@ done
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "deps: installing$missing"
+# tshark (tests of ipmi-ctl trace -w) asks whether non-root users may
+# capture; answer no in advance so the install never waits for a reply.
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+	$SUDO debconf-set-selections
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	--no-install-recommends $missing
