@@ -174,8 +174,8 @@ ctl_usage(FILE *f)
 			fprintf(f, "  send [-b bus] [-c channel] [-l lun] "
 			    "netfn cmd [data ...]\n%-24s%s\n", "", t->help);
 		else if (t->action == CTL_TRACE)
-			fprintf(f, "  trace [-q] [-b bus] [--netfn N] [--cmd N] "
-			    "[--handler NAME] [--errors]\n"
+			fprintf(f, "  trace [-q] [-b bus] [--netfn N] "
+			    "[--cmd N] [--handler NAME] [--errors]\n"
 			    "        [--count N] [-w FILE.pcap]\n%-24s%s\n",
 			    "", t->help);
 		else
@@ -187,7 +187,7 @@ ctl_usage(FILE *f)
 	    "  -s, --socket PATH     control socket (default: $"
 	    CTL_SOCKET_ENV ",\n"
 	    "                        else " CTL_SOCKET_DEFAULT ")\n"
-	    "  -j, --json            print one JSON document\n"
+	    "  -j, --json            print JSON (trace: one object per line)\n"
 	    "  -v, --verbose         send: also say who answered, and how "
 	    "fast\n"
 	    "  -c, --channel N       send: as if received on channel N "
