@@ -2,8 +2,8 @@
 /*
  * Unit tests of live tracing without sockets: the broker's trace filters
  * and TraceEvent packing (broker/trace.c), the pcap writer's byte layout
- * (tools/pcap.c: file header, record header, HPM.2 block) and the lines
- * ipmi-ctl trace prints (tools/ctl-trace.c).
+ * (tools/pcap.c: file header, record header, HPM.2 block), the options
+ * of ipmi-ctl trace and the lines it prints (tools/ctl-trace.c).
  */
 #include <criterion/criterion.h>
 
@@ -418,4 +418,50 @@ Test(trace_print, command_names_cover_both_directions)
 	cr_assert_str_eq(ctl_cmd_name(0x07, 0x01), "Get Device ID");
 	cr_assert_str_eq(ctl_cmd_name(0x0a, 0x48), "Get SEL Time");
 	cr_assert_null(ctl_cmd_name(0x06, 0x99));
+}
+
+TestSuite(trace_parse, .timeout = 5);
+
+Test(trace_parse, trace_takes_filters_count_and_a_pcap_file)
+{
+	struct ctl_params	 p;
+	char			 err[128];
+	char			*argv[] = { "ipmi-ctl", "trace", "--bus", "bt",
+				    "--netfn", "0x06", "--cmd", "01",
+				    "--handler", "app", "--errors", "--count",
+				    "4", "-w", "x.pcap", "-q", NULL };
+
+	cr_assert_eq(ctl_parse(16, argv, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.action, CTL_TRACE);
+	cr_assert_str_eq(p.bus, "bt");
+	cr_assert(p.has_netfn && p.netfn == 0x06);
+	cr_assert(p.has_cmd && p.cmd == 0x01);
+	cr_assert_str_eq(p.handler, "app");
+	cr_assert(p.errors);
+	cr_assert_eq(p.count, 4);
+	cr_assert_str_eq(p.wfile, "x.pcap");
+	cr_assert(p.quiet);
+}
+
+Test(trace_parse, trace_options_are_refused_elsewhere_and_checked)
+{
+	struct ctl_params	 p;
+	char			 err[128];
+	char			*a[] = { "ipmi-ctl", "list", "--errors", NULL };
+	char			*b[] = { "ipmi-ctl", "trace", "--netfn", "0x40",
+				    NULL };
+	char			*c[] = { "ipmi-ctl", "trace", "--count", "0",
+				    NULL };
+	char			*d[] = { "ipmi-ctl", "trace", "-q", NULL };
+	char			*e[] = { "ipmi-ctl", "trace", "--lun", "1",
+				    NULL };
+
+	cr_assert_eq(ctl_parse(3, a, &p, err, sizeof(err)), CTL_E_INVALID);
+	cr_assert(strstr(err, "apply only to trace") != NULL, "%s", err);
+	cr_assert_eq(ctl_parse(4, b, &p, err, sizeof(err)), CTL_E_INVALID);
+	cr_assert_eq(ctl_parse(4, c, &p, err, sizeof(err)), CTL_E_INVALID);
+	cr_assert_eq(ctl_parse(3, d, &p, err, sizeof(err)), CTL_E_INVALID);
+	cr_assert(strstr(err, "-q goes with -w") != NULL, "%s", err);
+	cr_assert_eq(ctl_parse(4, e, &p, err, sizeof(err)), CTL_E_INVALID);
+	cr_assert_str_eq(err, "--channel and --lun apply only to send");
 }
