@@ -1,11 +1,16 @@
 #!/bin/sh
 # Install what building, running and testing ipmi-broker needs on Debian 12,
 # by package name from Debian's archive. Installs only what is missing.
+# The e2e suite adds QEMU (with its BIOS), cpio, binutils (readelf), xz and
+# zstd (kernel modules) and openipmi (ipmi_sim, the baseline BMC); its guest
+# comes from `apt-get download` (tests/e2e/build-guest.sh), so the package
+# lists are refreshed below whenever anything was missing.
 set -eu
 
 PKGS="build-essential meson ninja-build pkg-config libevent-dev
 libprotobuf-c-dev protobuf-c-compiler libcap-ng-dev libcriterion-dev
-libinih-dev clang-14 libclang-rt-14-dev valgrind tshark"
+libinih-dev clang-14 libclang-rt-14-dev valgrind tshark
+qemu-system-x86 seabios cpio binutils xz-utils zstd openipmi"
 
 missing=""
 for p in $PKGS; do
