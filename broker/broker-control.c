@@ -177,18 +177,6 @@ control_dispatch(int fd, short ev, void *arg)
 		free(c);
 }
 
-/*
- * validate_from_control() does not know Trace yet; its fields are checked
- * by trace_filter_init() when the trace starts.
- */
-static int
-control_validate(const Ctl__Envelope *env, char *why, size_t len)
-{
-	if (env->body_case == CTL__ENVELOPE__BODY_TRACE)
-		return 0;
-	return validate_from_control(env, why, len);
-}
-
 /* Handle what the client sent: one request at a time. */
 static void
 control_dispatch_one(struct cconn *c, int fd)
@@ -213,7 +201,7 @@ control_dispatch_one(struct cconn *c, int fd)
 		why[0] = '\0';
 		if (env == NULL)
 			snprintf(why, sizeof(why), "message does not decode");
-		else if (control_validate(env, why, sizeof(why)) == 0) {
+		else if (validate_from_control(env, why, sizeof(why)) == 0) {
 			if (c->tracing)
 				snprintf(why, sizeof(why), "message after "
 				    "trace");

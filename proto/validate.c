@@ -175,6 +175,19 @@ validate_from_control(const Ctl__Envelope *e, char *why, size_t len)
 	case CTL__ENVELOPE__BODY_GET_STATS:
 	case CTL__ENVELOPE__BODY_GET_STATUS:
 		return 0;
+	case CTL__ENVELOPE__BODY_TRACE:
+		if ((e->trace->bus != NULL && e->trace->bus[0] != '\0' &&
+		    !validate_name(e->trace->bus)) ||
+		    (e->trace->handler != NULL &&
+		    e->trace->handler[0] != '\0' &&
+		    !validate_name(e->trace->handler)))
+			return validate_fail(why, len, "trace: bad bus or "
+			    "handler name");
+		if ((e->trace->has_netfn && e->trace->netfn > 0x3f) ||
+		    (e->trace->has_cmd && e->trace->cmd > 0xff))
+			return validate_fail(why, len, "trace: netfn or cmd "
+			    "out of range");
+		return 0;
 	case CTL__ENVELOPE__BODY_SEND:
 		s = e->send;
 		if (s->has_channel && s->channel > 0x0f)

@@ -198,3 +198,21 @@ Test(validate, supervisor_may_not_send_hello)
 	env.hello = &h;
 	cr_assert_eq(validate_from_supervisor(&env, why, sizeof(why)), -1);
 }
+
+Test(validate, trace_filters_are_range_checked)
+{
+	Ctl__Envelope	env = CTL__ENVELOPE__INIT;
+	Ctl__Trace	t = CTL__TRACE__INIT;
+
+	env.body_case = CTL__ENVELOPE__BODY_TRACE;
+	env.trace = &t;
+	t.bus = "";
+	t.handler = "";
+	cr_assert_eq(validate_from_control(&env, why, sizeof(why)), 0);
+	t.has_netfn = true;
+	t.netfn = 0x40;
+	cr_assert_eq(validate_from_control(&env, why, sizeof(why)), -1);
+	t.netfn = 0x06;
+	t.handler = "bad name";
+	cr_assert_eq(validate_from_control(&env, why, sizeof(why)), -1);
+}
