@@ -1,0 +1,3 @@
+#!/bin/sh
+# Stands for a fan tachometer reader: prints the speed in RPM.
+echo 4200
