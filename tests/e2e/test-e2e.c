@@ -17,7 +17,8 @@
  * console-<name>.txt in the build directory, the rates are added to
  * e2e-rates.txt there.
  *
- * Environment (meson): E2E_GUEST_DIR (vmlinuz, initramfs.cpio.gz),
+ * Environment (meson): E2E_GUEST_DIR (where build-guest.sh puts vmlinuz
+ * and initramfs.cpio.gz),
  * E2E_QEMU, E2E_IPMI_SIM, E2E_BUSDRV_VM (empty until the vm driver is
  * built: the broker tests skip), E2E_LOGDIR, and the IPMI_* of itest.h.
  */
@@ -40,6 +41,7 @@
 
 #include "itest.h"
 
+#define E2E_BUILD_MS		600000	/* the guest, from the downloads on */
 #define E2E_RUN_MS		300000	/* boot to power-off, hard bound */
 #define E2E_STALL_MAX_MS	3900	/* the broker beats QEMU's 4 s */
 #define E2E_RATE_N		2000	/* requests per rate run */
@@ -276,6 +278,45 @@ e2e_watch_child(struct e2e_guest *g, struct rawh_child *c)
 	return true;
 }
 
+/*
+ * Build the guest (or find it up to date) in E2E_GUEST_DIR with
+ * build-guest.sh; the first build downloads about 80 MB of packages.
+ */
+static void
+e2e_guest_ready(void)
+{
+	static bool	 ready;
+	const char	*dir = e2e_env("E2E_GUEST_DIR");
+	const char	*src = e2e_env("IPMI_SRCDIR");
+	char		 script[PATH_MAX], log[PATH_MAX], *text;
+	char		*argv[] = { "/bin/sh", script, (char *)dir, NULL };
+	int64_t		 start = itest_now_ms();
+	pid_t		 pid;
+	int		 rc;
+
+	if (ready)
+		return;
+	cr_assert(dir != NULL && src != NULL,
+	    "E2E_GUEST_DIR or IPMI_SRCDIR is not set");
+	snprintf(script, sizeof(script), "%s/tests/e2e/build-guest.sh", src);
+	snprintf(log, sizeof(log), "%s/build-guest.log", dir);
+	(void)unlink(log);
+	cr_assert((pid = itest_spawn(log, argv, NULL)) > 0);
+	rc = itest_wait_pid(pid, E2E_BUILD_MS);
+	if (rc != 0) {
+		(void)kill(-pid, SIGKILL);
+		text = itest_read_file(log);
+		cr_assert_fail("build-guest.sh exit %d:\n%s", rc,
+		    text != NULL ? text : "(no log)");
+	}
+	text = itest_read_file(log);
+	cr_log_info("guest ready in %ld ms%s%s",
+	    (long)(itest_now_ms() - start), text != NULL && *text != '\0' ?
+	    ": " : "", text != NULL ? text : "");
+	free(text);
+	ready = true;
+}
+
 /* QEMU's fixed arguments: the brief's machine, TCG only, no NIC (no ROM). */
 static const char *const e2e_qemu_args[] = { "-M", "pc", "-m", "256",
 	"-nographic", "-no-reboot", "-accel", "tcg", "-nic", "none", NULL };
@@ -298,7 +339,7 @@ e2e_boot(struct e2e_guest *g, int port)
 	pid_t		 pid, r;
 	int		 n, status, i;
 
-	cr_assert(dir != NULL, "E2E_GUEST_DIR is not set");
+	e2e_guest_ready();
 	cr_assert(qemu != NULL,
 	    "qemu-system-x86_64 not found: run tools/deps.sh");
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
