@@ -10,7 +10,7 @@ set -eu
 PKGS="build-essential meson ninja-build pkg-config libevent-dev
 libprotobuf-c-dev protobuf-c-compiler libcap-ng-dev libcriterion-dev
 libinih-dev clang-14 libclang-rt-14-dev valgrind tshark
-qemu-system-x86 seabios cpio binutils xz-utils zstd openipmi"
+qemu-system-x86 seabios cpio binutils xz-utils zstd openipmi strace"
 
 missing=""
 for p in $PKGS; do
