@@ -1446,9 +1446,14 @@ sf_config_set(void *arg, const char *section, const char *name,
 {
 	struct sf_config_ctx	*ctx = arg;
 	const char		*error = NULL;
+	size_t			 len;
 
 	if (strcmp(section, ctx->section) != 0) {
-		snprintf(ctx->section, sizeof(ctx->section), "%s", section);
+		len = strlen(section);
+		if (len >= sizeof(ctx->section))
+			len = sizeof(ctx->section) - 1;
+		memcpy(ctx->section, section, len);
+		ctx->section[len] = '\0';
 		error = sf_config_section(ctx->st, section);
 		ctx->sensor = NULL;
 		ctx->fru = NULL;
