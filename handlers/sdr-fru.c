@@ -106,7 +106,7 @@
 #define SF_READ_MAX		64	/* bytes of a reading we look at */
 #define SF_FRU_MIN		8	/* a common header */
 #define SF_FRU_MAX		65535	/* Get FRU Inventory Area Info LE16 */
-#define SF_WRITE_MAX		255	/* Write FRU Data answers a count byte */
+#define SF_WRITE_MAX		255	/* Write FRU Data: a count byte */
 
 #define SF_DEFAULT_INTERVAL_MS	1000
 #define SF_DEFAULT_TIMEOUT_MS	500

@@ -711,8 +711,9 @@ Test(sdr_fru, a_command_past_its_timeout_is_killed_and_reads_unavailable)
 
 Test(sdr_fru, a_failing_command_reads_unavailable)
 {
-	struct sf_sensor	*s = command_sensor("echo 4200; exit 3", "2000");
+	struct sf_sensor	*s;
 
+	s = command_sensor("echo 4200; exit 3", "2000");
 	s->valid = true;
 	settle(s, 5000);
 	cr_assert(!s->valid);
