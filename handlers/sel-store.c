@@ -438,7 +438,8 @@ sel_store_replay(struct sel_store *st, struct sel_recovery *rep)
 		 * a short file is one whose creation was cut, and holds
 		 * nothing to lose. Anything else is not ours.
 		 */
-		rv = memcmp(buf, h, len) == 0 ? 0 : SEL_STORE_E_FORMAT;
+		rv = len == 0 || memcmp(buf, h, len) == 0 ? 0 :
+		    SEL_STORE_E_FORMAT;
 		free(buf);
 		rep->created = true;
 		return rv == 0 ? sel_store_init_file(st) : rv;
@@ -601,10 +602,11 @@ sel_store_remove(struct sel_store *st, size_t i)
 
 /*
  * Write the live state to PATH.tmp (every entry, then one STATE record),
- * make it durable, rename it over the old file and sync the directory. Until the rename the old file is
- * untouched; after it the new one is complete. A failure after the rename
- * (the directory sync) could let a crash bring the old file back, losing
- * later appends, so the store turns broken then.
+ * make it durable, rename it over the old file and sync the directory.
+ * Until the rename the old file is untouched; after it the new one is
+ * complete. A failure after the rename (the directory sync) could let a
+ * crash bring the old file back, losing later appends, so the store turns
+ * broken then.
  */
 static int
 sel_store_rewrite(struct sel_store *st)

@@ -55,11 +55,12 @@ struct sel_recovery {
 	size_t		entries;	/* live entries after replay */
 	uint64_t	torn_offset;	/* where a torn tail began */
 	uint64_t	torn_bytes;	/* bytes cut off there (0: none) */
-	size_t		corrupt;	/* damaged records with valid ones after */
+	size_t		corrupt;	/* damaged records, not a torn write */
 	uint64_t	corrupt_offset;	/* offset of the first of them */
 	size_t		inconsistent;	/* valid records that did not apply */
 	bool		stale_tmp;	/* a leftover PATH.tmp was removed */
-	char		saved[4096 + 16]; /* where the damaged file was kept */
+	char		saved[4096 + 16]; /* where the damaged file was kept,
+					   * "" if it could not be */
 };
 
 struct sel_store {

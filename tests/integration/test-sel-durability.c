@@ -109,8 +109,8 @@ sel_start(const char *trace)
 {
 	static char	envbuf[256];
 	char		*envp[] = { envbuf, NULL };
-	char		*plain[] = { (char *)itest_bin("IPMI_HANDLER_SEL"), "-c",
-			    sel_conf, NULL };
+	char		*plain[] = { (char *)itest_bin("IPMI_HANDLER_SEL"),
+			    "-c", sel_conf, NULL };
 	char		*traced[] = { "/usr/bin/strace", "-f", "-xx", "-s",
 			    "256", "-e", "trace=openat,fdatasync,fsync,"
 			    "sendmsg,sendto,write", "-o", (char *)trace,
@@ -120,8 +120,8 @@ sel_start(const char *trace)
 	cr_assert_not_null(plain[0], "IPMI_HANDLER_SEL is not set");
 	snprintf(envbuf, sizeof(envbuf), "IPMI_BROKER_SOCKET=%s", env.hsock);
 	if (trace != NULL)
-		cr_assert_eq(access(traced[0], X_OK), 0, "%s: %s (tools/deps.sh "
-		    "installs strace)", traced[0], strerror(errno));
+		cr_assert_eq(access(traced[0], X_OK), 0, "%s: %s (tools/deps.sh"
+		    " installs strace)", traced[0], strerror(errno));
 	sel_pid = itest_spawn(sel_log, trace != NULL ? traced : plain, envp);
 	cr_assert(sel_pid > 0, "could not start the SEL handler");
 	cr_assert_eq(itest_wait_regs(&env, "sel", SEL_NCMDS, 10000, &got), 0,
