@@ -189,7 +189,8 @@ struct chassis_state {
 	enum chassis_op		 plan_op;
 	char			 plan_bus[CHASSIS_BUS_MAX];
 
-	/* The running command, if any. */
+	/* The running command or bus control, if any. */
+	bool			 bus_busy;
 	pid_t			 child;
 	enum chassis_op		 child_op;
 	int64_t			 child_deadline_ms;
@@ -689,7 +690,7 @@ chassis_control(struct chassis_state *st, const struct ipmic_request *req,
 
 	if ((req->data[0] & 0xf0) != 0 || op >= CHASSIS_NOPS)
 		return IPMI_CC_INVALID_FIELD;
-	if (st->child > 0)
+	if (st->child > 0 || st->bus_busy)
 		return IPMI_CC_BUSY;
 	if (bus[0] == '\0' && strcmp(req->facts.bus, "ctl") != 0 &&
 	    strcmp(req->facts.bus, "internal") != 0)
@@ -868,6 +869,7 @@ static void
 chassis_act(struct chassis_state *st)
 {
 	struct ipmic_error	err;
+	char			bus[CHASSIS_BUS_MAX];
 	enum chassis_plan	plan = st->plan;
 	enum chassis_op		op = st->plan_op;
 	int			rv;
@@ -880,17 +882,24 @@ chassis_act(struct chassis_state *st)
 	}
 	if (plan != CHASSIS_PLAN_BUS)
 		return;
+	/*
+	 * The library dispatches other requests while it waits: one more
+	 * Chassis Control meanwhile is busy, and must not change our bus.
+	 */
+	snprintf(bus, sizeof(bus), "%s", st->plan_bus);
 	memset(&err, 0, sizeof(err));
-	rv = ipmic_bus_control(st->client, st->plan_bus,
+	st->bus_busy = true;
+	rv = ipmic_bus_control(st->client, bus,
 	    (enum ipmic_control)chassis_ops[op].bus_op, &err);
+	st->bus_busy = false;
 	if (rv != 0)
 		chassis_log(IPMIC_LOG_WARN, "%s on bus %s: %s%s%s",
-		    chassis_ops[op].name, st->plan_bus, ipmic_strerror(rv),
+		    chassis_ops[op].name, bus, ipmic_strerror(rv),
 		    rv > 0 && err.message[0] != '\0' ? ": " : "",
 		    rv > 0 ? err.message : "");
 	else
 		chassis_log(IPMIC_LOG_INFO, "%s on bus %s",
-		    chassis_ops[op].name, st->plan_bus);
+		    chassis_ops[op].name, bus);
 	/* The VM reports its own reset to every handler. */
 	chassis_done(st, op, rv == 0);
 }

@@ -112,6 +112,22 @@ status_byte(int i)
 	return data[i];
 }
 
+/*
+ * Open the gate for writing once the command has opened it for reading
+ * ("started" is written just before, so that may take a moment).
+ */
+static int
+gate_open(int timeout_ms)
+{
+	int64_t	end = itest_now_ms() + timeout_ms;
+	int	fd;
+
+	while ((fd = open(gate, O_WRONLY | O_NONBLOCK)) == -1 &&
+	    errno == ENXIO && itest_now_ms() < end)
+		itest_pause_ms(5);
+	return fd;
+}
+
 Test(chassis, status_reports_the_configured_power_and_policy)
 {
 	struct itest_run	r;
@@ -142,7 +158,7 @@ Test(chassis, power_down_is_answered_before_its_command_runs_and_finishes)
 	cr_assert_eq(status_byte(0) & 0x01, 0x01);
 	cr_assert_eq(send_cc(data, &len, "0x02", "0x03", NULL, NULL, NULL,
 	    NULL), 0xc0, "a second control while one runs is busy");
-	fd = open(gate, O_WRONLY | O_NONBLOCK);
+	fd = gate_open(5000);
 	cr_assert(fd >= 0, "open the gate: %s", strerror(errno));
 	cr_assert_eq(write(fd, "go\n", 3), 3);
 	close(fd);
