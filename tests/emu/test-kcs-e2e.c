@@ -19,7 +19,7 @@
 #include "wire.h"
 
 #define KCS_BUS		"kcs0"
-#define APP_NCMDS	12
+#define APP_NCMDS	ITEST_APP_NCMDS
 #define SLOW_NETFN	0x30
 #define HOST_WAIT_MS	5000
 

@@ -108,8 +108,8 @@ start_app(void)
 	app = itest_handler_start(&env, "IPMI_HANDLER_APP",
 	    "app-handler.conf", "app");
 	cr_assert(app > 0);
-	/* As in integration/test-bus.c: app-handler.conf's 12 commands. */
-	cr_assert_eq(itest_wait_regs(&env, "app", 12, 5000, &got), 0,
+	/* As in integration/test-bus.c: what app-handler.conf registers. */
+	cr_assert_eq(itest_wait_regs(&env, "app", ITEST_APP_NCMDS, 5000, &got), 0,
 	    "app registrations: %d", got);
 }
 

@@ -298,7 +298,7 @@ start_app(void)
 	app = itest_handler_start(&env, "IPMI_HANDLER_APP",
 	    "app-handler.conf", "app");
 	cr_assert(app > 0);
-	cr_assert_eq(itest_wait_regs(&env, "app", 12, 5000, &got), 0,
+	cr_assert_eq(itest_wait_regs(&env, "app", ITEST_APP_NCMDS, 5000, &got), 0,
 	    "app registrations: %d", got);
 }
 

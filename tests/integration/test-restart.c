@@ -85,7 +85,7 @@ Test(restart, a_killed_broker_is_replaced_and_the_app_handler_comes_back_by_itse
 	hpid = itest_handler_start(&env, "IPMI_HANDLER_APP",
 	    "app-handler.conf", "app");
 	cr_assert(hpid > 0);
-	cr_assert_eq(itest_wait_regs(&env, "app", 12, 5000, &got), 0,
+	cr_assert_eq(itest_wait_regs(&env, "app", ITEST_APP_NCMDS, 5000, &got), 0,
 	    "app registrations: %d", got);
 	cr_assert_eq(itest_ctl(&env, &r, 5000, "send", "0x06", "0x01", NULL),
 	    0, "%s", r.err);
@@ -112,7 +112,7 @@ Test(restart, a_killed_broker_is_replaced_and_the_app_handler_comes_back_by_itse
 	cr_log_info("Get Device ID answered again %lld ms after the new "
 	    "broker showed up", (long long)(itest_now_ms() - t0));
 	cr_assert_str_eq(r.out, " 20 01 01 02 02 00 d9 7e 00 01 00\n");
-	cr_assert_eq(itest_wait_regs(&env, "app", 12, 5000, &got), 0,
+	cr_assert_eq(itest_wait_regs(&env, "app", ITEST_APP_NCMDS, 5000, &got), 0,
 	    "app registrations after restart: %d", got);
 
 	/* Same process: still running and listed with its pid. */

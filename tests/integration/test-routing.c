@@ -12,7 +12,7 @@
 
 #include "itest.h"
 
-#define APP_NCMDS	12
+#define APP_NCMDS	ITEST_APP_NCMDS
 
 static struct itest_env	env;
 static pid_t		app_pid = -1, oem_pid = -1;

@@ -31,6 +31,11 @@
 
 #define ITEST_OUT_MAX	65536
 
+/* Registrations ipmi-handler-app makes with conf/app-handler.conf: 12
+ * App commands for the host, plus Platform Event and Send Message on the
+ * internal channel. */
+#define ITEST_APP_NCMDS	14
+
 /* One daemon (supervisor + broker) and its private directory. */
 struct itest_env {
 	char	dir[64];		/* private temp directory */
