@@ -16,6 +16,7 @@ e2e_run mc-info ipmitool mc info
 e2e_run raw-get-device-id ipmitool raw 6 1
 e2e_run raw-oem-echo ipmitool raw 0x2e 0x01 0xd9 0x7e 0x00 0xaa
 e2e_run raw-unregistered ipmitool raw 0x30 0x01
+# Timed as a whole ipmitool run: compare with raw-unregistered's.
 e2e_run raw-stall ipmitool raw 0x30 0x02
 e2e_run raw-killed ipmitool raw 0x30 0x03
 e2e_run firewall-info ipmitool firewall info
@@ -29,6 +30,10 @@ seq "$n" | sed 's/.*/raw 6 1/' >/tmp/e2e.exec
 e2e_quiet rate-ipmitool-exec ipmitool exec /tmp/e2e.exec
 seq "$n" | sed 's/.*/0 06 01/' >/tmp/e2e.raw
 e2e_quiet rate-freeipmi-raw ipmi-raw -D OPENIPMI --file /tmp/e2e.raw
+# Whether the driver was interrupt-driven: QEMU raises the interface's
+# IRQ only after the BMC sent ENABLE_IRQ; without it ipmi_si polls on a
+# 10 ms timer.
+e2e_run irq grep -i ipmi /proc/interrupts
 # Once more, for anything the rate runs left in the kernel log.
 dmesg >/tmp/e2e.dmesg
 e2e_run dmesg-end grep -i ipmi /tmp/e2e.dmesg
