@@ -565,6 +565,20 @@ busdrv_peer_down(void)
 	busdrv_capabilities();
 }
 
+const char *
+busdrv_bus_name(void)
+{
+	return bd.name;
+}
+
+void
+busdrv_count_garbage(void)
+{
+	bd.stats.frames_in++;
+	bd.stats.malformed++;
+	bd.stats_dirty = true;
+}
+
 void
 busdrv_host_reset_seen(void)
 {
@@ -778,7 +792,7 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 	/* A zeroed protobuf-c message has no descriptor: packing crashes. */
 	bd.stats = (Bus__Stats)BUS__STATS__INIT;
 	bd.m = m;
-	bd.ops = ops;
+	bd.ops = m->dev_ops != NULL ? m->dev_ops : ops;
 	snprintf(procname, sizeof(procname), "ipmi-busdrv-%s", m->driver);
 	log_init(strdup(procname), LOG_LVL_INFO);
 	busdrv_args(argc, argv);

@@ -108,6 +108,9 @@ struct busdrv_medium {
 	 * device ops (stream ops turn these into control frames). */
 	uint32_t	 controls;
 	unsigned long	 ioctl_control[BUSDRV_CONTROL_N];
+	/* The medium's own device ops (stream media: stream.h), used
+	 * instead of the ones busdrv_main() is given; NULL for devices. */
+	const struct busdrv_dev_ops *dev_ops;
 
 	/*
 	 * Parse one frame read from the device. Returns 0 with *req filled,
@@ -138,6 +141,10 @@ extern uint32_t	busdrv_baud;	/* serial: --baud from the config, or 0 */
 void	busdrv_peer_up(uint32_t controls);
 void	busdrv_peer_down(void);
 void	busdrv_host_reset_seen(void);
+/* Also for device ops: the bus name (for log lines), and one frame the
+ * device ops dropped as garbage before parse saw it (counted malformed). */
+const char *busdrv_bus_name(void);
+void	busdrv_count_garbage(void);
 
 /*
  * Run a driver: parse the command line (--fd N --link M --name NAME
