@@ -119,7 +119,7 @@ Test(restart, a_killed_broker_is_replaced_and_the_app_handler_comes_back_by_itse
 	cr_assert_eq(itest_wait_pid(hpid, 0), -1, "the handler exited");
 	cr_assert_eq(itest_ctl(&env, &r, 5000, "--json", "list", NULL), 0);
 	snprintf(pat, sizeof(pat), "\"pid\":%d,", (int)hpid);
-	cr_assert_eq(itest_count(r.out, pat), 12, "%s", r.out);
+	cr_assert_eq(itest_count(r.out, pat), ITEST_APP_NCMDS, "%s", r.out);
 
 	cr_assert_eq(itest_stop_pid(hpid, 3000), 0);
 	hpid = -1;
