@@ -14,13 +14,14 @@
  * made here, against the config files and ipmi-ctl's view of the broker.
  * While QEMU runs, the test watches the raw handlers' report pipes, so it
  * can kill one with a request in flight. Each run's console is kept as
- * console-<name>.txt in the build directory, the rates are added to
- * e2e-rates.txt there (after the time of the run).
+ * console-<name>.txt in the build directory; timings, rates and what the
+ * checks saw go to the test log (e2e_note()).
  *
  * Environment (meson): E2E_GUEST_DIR (where build-guest.sh puts vmlinuz
  * and initramfs.cpio.gz),
  * E2E_QEMU, E2E_IPMI_SIM, E2E_BUSDRV_VM (empty until the vm driver is
- * built: the broker tests skip), E2E_LOGDIR, and the IPMI_* of itest.h.
+ * built: the broker tests skip), E2E_LOGDIR, E2E_NOTES (run-e2e.sh), and
+ * the IPMI_* of itest.h.
  */
 #include <criterion/criterion.h>
 
@@ -34,13 +35,16 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
+
+static void	e2e_note(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
 
 #define E2E_BUILD_MS		600000	/* the guest, from the downloads on */
 #define E2E_RUN_MS		300000	/* boot to power-off, hard bound */
@@ -75,6 +79,30 @@ struct e2e_guest {
 	struct rawh_child	*staller;	/* never answers */
 	int			 stalled;
 };
+
+/*
+ * A fact for the test log: appended to $E2E_NOTES, which run-e2e.sh turns
+ * into TAP comments after criterion's report (with --tap, criterion keeps
+ * a test's own output and its info messages out of the report); and a
+ * criterion info message for runs without --tap.
+ */
+static void
+e2e_note(const char *fmt, ...)
+{
+	const char	*path = getenv("E2E_NOTES");
+	char		 line[1024];
+	va_list		 ap;
+	FILE		*f;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	cr_log_info("%s", line);
+	if (path != NULL && (f = fopen(path, "a")) != NULL) {
+		fprintf(f, "%s\n", line);
+		fclose(f);
+	}
+}
 
 static struct itest_env		env;
 static struct e2e_guest		guest;
@@ -290,6 +318,8 @@ e2e_guest_ready(void)
 	const char	*dir = e2e_env("E2E_GUEST_DIR");
 	const char	*src = e2e_env("IPMI_SRCDIR");
 	char		 script[PATH_MAX], log[PATH_MAX], *text;
+	const char	*last;
+	size_t		 n;
 	char		*argv[] = { "/bin/sh", script, (char *)dir, NULL };
 	int64_t		 start = itest_now_ms();
 	pid_t		 pid;
@@ -310,10 +340,17 @@ e2e_guest_ready(void)
 		cr_assert_fail("build-guest.sh exit %d:\n%s", rc,
 		    text != NULL ? text : "(no log)");
 	}
+	/* Its last line sums up a build; an up-to-date guest prints none. */
 	text = itest_read_file(log);
-	cr_log_info("guest ready in %ld ms%s%s",
-	    (long)(itest_now_ms() - start), text != NULL && *text != '\0' ?
-	    ": " : "", text != NULL ? text : "");
+	last = "";
+	if (text != NULL) {
+		while ((n = strlen(text)) > 0 && text[n - 1] == '\n')
+			text[n - 1] = '\0';
+		last = strrchr(text, '\n') != NULL ? strrchr(text, '\n') + 1 :
+		    text;
+	}
+	e2e_note("guest ready in %ld ms%s%s", (long)(itest_now_ms() - start),
+	    *last != '\0' ? ": " : "", last);
 	free(text);
 	ready = true;
 }
@@ -379,7 +416,7 @@ e2e_boot(struct e2e_guest *g, int port)
 	g->status = -1;
 	for (;;) {
 		n = 0;
-		if (g->doomed != NULL && !g->killed && g->doomed->rfd >= 0) {
+		if (g->doomed != NULL && g->doomed->rfd >= 0) {
 			who[n] = g->doomed;
 			pfd[n++] = (struct pollfd){ g->doomed->rfd, POLLIN, 0 };
 		}
@@ -388,12 +425,16 @@ e2e_boot(struct e2e_guest *g, int port)
 			pfd[n++] = (struct pollfd){ g->staller->rfd, POLLIN,
 			    0 };
 		}
+		/* A child that reported its last line is watched no more. */
 		if (poll(pfd, (nfds_t)n, 50) > 0)
 			for (i = 0; i < n; i++)
 				if (pfd[i].revents != 0 &&
-				    !e2e_watch_child(g, who[i]) &&
-				    who[i] == g->staller)
-					g->staller = NULL;
+				    !e2e_watch_child(g, who[i])) {
+					if (who[i] == g->staller)
+						g->staller = NULL;
+					else
+						g->doomed = NULL;
+				}
 		r = waitpid(pid, &status, WNOHANG);
 		if (r == pid) {
 			g->status = WIFEXITED(status) ? WEXITSTATUS(status) :
@@ -409,7 +450,7 @@ e2e_boot(struct e2e_guest *g, int port)
 	g->wall_ms = (long)(itest_now_ms() - start);
 	e2e_parse_console(g);
 	e2e_keep_console(g);
-	cr_log_info("%s: QEMU exit %d after %ld ms; guest /init at %ld ms, "
+	e2e_note("%s: QEMU exit %d after %ld ms; guest /init at %ld ms, "
 	    "/dev/ipmi0 at %ld ms, done at %ld ms (guest uptime)", g->tag,
 	    g->status, g->wall_ms, g->init_ms, g->ipmi0_ms, g->end_ms);
 	cr_assert(g->ended, "%s: the guest did not finish its checks "
@@ -494,6 +535,10 @@ e2e_assert_dmesg_clean(const struct e2e_guest *g, const char *check)
 	    g->iface);
 	cr_assert(strstr(r->out, want) != NULL, "%s: no '%s' in:\n%s",
 	    g->tag, want, r->out);
+	if (strcmp(check, "dmesg-ipmi") == 0 &&
+	    itest_line_with(r->out, "Found new BMC", NULL, line,
+	    sizeof(line)) == 0)
+		e2e_note("%s: dmesg clean; %s", g->tag, line);
 }
 
 /* A rate run: 2000 requests from one process; returns req/s. */
@@ -501,26 +546,15 @@ static double
 e2e_rate(const struct e2e_guest *g, const char *check)
 {
 	const struct e2e_result	*r = e2e_res(g, check);
-	const char		*dir = e2e_env("E2E_LOGDIR");
-	char			 path[PATH_MAX], line[160];
 	double			 rate;
-	FILE			*f;
 
 	cr_assert_eq(r->rc, 0, "%s %s: exit %d: %s", g->tag, check, r->rc,
 	    r->out);
 	cr_assert_eq(atoi(r->out), E2E_RATE_N, "%s %s printed %d lines",
 	    g->tag, check, atoi(r->out));
 	rate = r->ms > 0 ? E2E_RATE_N * 1000.0 / (double)r->ms : 0;
-	snprintf(line, sizeof(line), "%s %s: %d requests in %ld ms = %.0f "
-	    "req/s", g->tag, check, E2E_RATE_N, r->ms, rate);
-	cr_log_info("%s", line);
-	if (dir != NULL) {
-		snprintf(path, sizeof(path), "%s/e2e-rates.txt", dir);
-		if ((f = fopen(path, "a")) != NULL) {
-			fprintf(f, "%ld %s\n", (long)time(NULL), line);
-			fclose(f);
-		}
-	}
+	e2e_note("%s %s: %d requests in %ld ms = %.0f req/s", g->tag, check,
+	    E2E_RATE_N, r->ms, rate);
 	return rate;
 }
 
@@ -545,7 +579,7 @@ e2e_irqs(const struct e2e_guest *g)
 			break;
 		sum += v;
 	}
-	cr_log_info("%s: the guest's IPMI driver took %ld interrupts%s",
+	e2e_note("%s: the guest's IPMI driver took %ld interrupts%s",
 	    g->tag, sum, sum == 0 ? " (the BMC never sent ENABLE_IRQ: the "
 	    "driver polled)" : "");
 	return sum;
@@ -783,7 +817,7 @@ e2e_assert_mc_info(const struct e2e_guest *g)
 	    0, "%s", r->out);
 	cr_assert_str_eq(got, want, "%s: Manufacturer ID %s, config %s",
 	    g->tag, got, conf);
-	cr_log_info("%s mc info: Device ID, Firmware Revision and "
+	e2e_note("%s mc info: Device ID, Firmware Revision and "
 	    "Manufacturer ID as in app-handler.conf", g->tag);
 }
 
@@ -817,7 +851,7 @@ e2e_assert_raw(const struct e2e_guest *g, const uint8_t *devid, size_t n)
 	    r->out);
 	cr_assert(strstr(r->out, "rsp=0xc1") != NULL,
 	    "%s raw 0x30 0x01 (unregistered): %s", g->tag, r->out);
-	cr_log_info("%s raw: 6 1 ->%.*s; 0x2e echo -> d9 7e 00 aa; 0x30 0x01 "
+	e2e_note("%s raw: 6 1 ->%.*s; 0x2e echo -> d9 7e 00 aa; 0x30 0x01 "
 	    "-> 0xc1", g->tag, (int)strlen(want) - 1, want);
 }
 
@@ -864,7 +898,7 @@ e2e_broker(const char *iface, const char *tag)
 	    tag);
 	cr_assert_eq(e2e_counter("fallback.timeout"), timeouts + 1,
 	    "%s: fallback.timeout did not count the stall", tag);
-	cr_log_info("%s raw 0x30 0x02 (stalling handler): 0xc3, ipmitool ran "
+	e2e_note("%s raw 0x30 0x02 (stalling handler): 0xc3, ipmitool ran "
 	    "%ld ms (%ld ms more than for 0x30 0x01)", tag, r->ms,
 	    r->ms - e2e_res(&guest, "raw-unregistered")->ms);
 
@@ -874,7 +908,7 @@ e2e_broker(const char *iface, const char *tag)
 	cr_assert(strstr(r->out, "rsp=0xce") != NULL,
 	    "%s 0x30 0x03 (handler killed): %s", tag, r->out);
 	cr_assert_eq(e2e_counter("fallback.disconnected"), gone + 1);
-	cr_log_info("%s raw 0x30 0x03 (handler killed mid-request): 0xce "
+	e2e_note("%s raw 0x30 0x03 (handler killed mid-request): 0xce "
 	    "after %ld ms", tag, r->ms);
 
 	/* The table as it stood during firewall info: doomed was gone. */
@@ -884,7 +918,7 @@ e2e_broker(const char *iface, const char *tag)
 	cr_assert_eq(r->rc, 0, "%s firewall info: %s", tag, r->out);
 	cr_assert_str_eq(r->out, fw, "%s firewall info:\n%s\nregistered:\n%s",
 	    tag, r->out, fw);
-	cr_log_info("%s firewall info: %d LUN/netfn pairs, as registered",
+	e2e_note("%s firewall info: %d LUN/netfn pairs, as registered",
 	    tag, itest_count(r->out, "support:"));
 
 	/* TODO(trace): the trace capture check hooks in here. */
