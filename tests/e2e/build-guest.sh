@@ -157,8 +157,15 @@ for pv in $versions; do
 done
 if [ -n "$want" ]; then
 	echo "build-guest: downloading$want" >&2
-	(cd "$debs" && apt-get download -q $want) >&2 ||
-		die "apt-get download failed"
+	# Stale package lists name versions the mirror no longer has: refresh
+	# them once (as root) and start over with what they name now.
+	if ! (cd "$debs" && apt-get download -q $want) >&2; then
+		[ "$(id -u)" -eq 0 ] && [ -z "${E2E_GUEST_RETRY:-}" ] ||
+			die "apt-get download failed"
+		echo "build-guest: apt-get update, then again" >&2
+		apt-get update -qq || die "apt-get update failed"
+		E2E_GUEST_RETRY=1 exec sh "$here/build-guest.sh" "$out"
+	fi
 fi
 
 stage="$out/stage"
