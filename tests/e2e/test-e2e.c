@@ -18,9 +18,9 @@
  * checks saw go to the test log (e2e_note()).
  *
  * Environment (meson): E2E_GUEST_DIR (where build-guest.sh puts vmlinuz
- * and initramfs.cpio.gz),
- * E2E_QEMU, E2E_IPMI_SIM, E2E_BUSDRV_VM (empty until the vm driver is
- * built: the broker tests skip), E2E_LOGDIR, E2E_NOTES (run-e2e.sh), and
+ * and initramfs.cpio.gz), E2E_QEMU, E2E_IPMI_SIM, E2E_BUSDRV_VM (empty
+ * when this build has no vm driver: the broker tests skip; the daemon
+ * finds the driver by itself), E2E_LOGDIR, E2E_NOTES (run-e2e.sh), and
  * the IPMI_* of itest.h.
  */
 #include <criterion/criterion.h>
