@@ -95,7 +95,8 @@ struct stream_codec {
 	 * Consume bytes from in[0..n) up to and including the end of the
 	 * first complete frame, which goes to *f (kind STREAM_NONE if
 	 * none completed). Returns the bytes consumed (n when no frame
-	 * completed); never reads past n.
+	 * completed), at least 1 whenever n > 0: 0 is taken as a codec
+	 * bug and the rest of the read is dropped. Never reads past n.
 	 */
 	size_t	 (*feed)(void *rx, const uint8_t *in, size_t n,
 		    struct stream_frame *f);
