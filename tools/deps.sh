@@ -6,12 +6,14 @@
 # comes from `apt-get download` (tests/e2e/build-guest.sh), so the package
 # lists are refreshed below whenever anything was missing.
 # The serial tests (tests/emu/test-serial-e2e.c) run stock ipmitool.
+# ipmi-bench's D-Bus peer needs sd-bus (libsystemd-dev) and dbus-daemon.
 set -eu
 
 PKGS="build-essential meson ninja-build pkg-config libevent-dev
 libprotobuf-c-dev protobuf-c-compiler libcap-ng-dev libcriterion-dev
 libinih-dev clang-14 libclang-rt-14-dev valgrind tshark
-qemu-system-x86 seabios cpio binutils xz-utils zstd openipmi ipmitool strace"
+qemu-system-x86 seabios cpio binutils xz-utils zstd openipmi ipmitool strace
+libsystemd-dev dbus-daemon"
 
 missing=""
 for p in $PKGS; do
