@@ -201,7 +201,7 @@ route_finish(struct inflight *f, uint8_t cc, const uint8_t *data,
 	uint64_t		 token = f->token;
 	uint8_t			 netfn = f->netfn, lun = f->lun, cmd = f->cmd;
 	uint8_t			 echo[3];
-	char			 who[CONFIG_NAME_MAX];
+	const char		*who;
 	uint32_t		 us;
 	int			 fallback = why != STATS_NCOUNTERS;
 
@@ -230,7 +230,9 @@ route_finish(struct inflight *f, uint8_t cc, const uint8_t *data,
 	log_debug("request %llu ch %u 0x%02x/0x%02x lun %u: %s[%d] cc 0x%02x"
 	    "%s in %u us", (unsigned long long)f->id, f->channel, netfn, cmd,
 	    lun, h->name, (int)h->pid, cc, fallback ? " (broker)" : "", us);
-	snprintf(who, sizeof(who), "%s", fallback ? "broker" : h->name);
+	/* h outlives the delivery (a handler is freed only after its own
+	 * route_finish() calls), so its name needs no copy. */
+	who = fallback ? "broker" : h->name;
 	if (TRACE_ACTIVE() && origin != NULL)
 		route_trace_finish(f, cc, data, len, who, us, fallback);
 	if (origin != NULL) {

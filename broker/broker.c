@@ -13,6 +13,7 @@
  *   handler     untrusted: validated, dropped alone on garbage.
  *   ipmi-ctl    untrusted beyond the control socket's permissions.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -40,6 +41,8 @@ static void	broker_sockets(int *fds, size_t nfds);
 static void	broker_bus_link(const Sup__BusLink *m, int *fds, size_t nfds);
 static void	broker_deadline(int fd, short ev, void *arg);
 static void	broker_signal(int sig, short ev, void *arg);
+static void	broker_nofile_raise(void);
+static void	broker_nofile_check(void);
 
 uint64_t
 broker_now_ns(void)
@@ -59,6 +62,7 @@ broker_main(int sup_fd)
 
 	log_setname("ipmi-broker");
 	signal(SIGPIPE, SIG_IGN);
+	broker_nofile_raise();
 	memset(&broker, 0, sizeof(broker));
 	broker.sup_fd = sup_fd;
 	broker.hlisten = broker.clisten = -1;
@@ -262,6 +266,7 @@ broker_config(const Sup__Config *m)
 	broker.configured = true;
 	log_info("config generation %llu from %s in force",
 	    (unsigned long long)broker.cfg.generation, broker.cfg.path);
+	broker_nofile_check();
 	broker_config_result(broker.cfg.generation, true, "");
 }
 
@@ -335,4 +340,47 @@ broker_deadline(int fd, short ev, void *arg)
 	broker.timer_at = 0;
 	route_expire(broker_now_ns());
 	broker_timer_update();
+}
+
+/*
+ * Every handler and control connection is an fd: 1,000 handlers need more
+ * than the usual soft limit of 1,024. Take the hard limit at start.
+ */
+static void
+broker_nofile_raise(void)
+{
+	struct rlimit	rl;
+	rlim_t		was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("open files: cannot raise the limit from %llu",
+		    (unsigned long long)was);
+	else
+		log_debug("open files: limit raised from %llu to %llu",
+		    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
+
+/* Say so when the limit cannot hold what the config allows. */
+static void
+broker_nofile_check(void)
+{
+	const struct config	*cfg = &broker.cfg;
+	struct rlimit		 rl;
+	unsigned long long	 need;
+
+	/* Connections, bus links, listeners and the supervisor, plus slack
+	 * for libevent's own fds. */
+	need = (unsigned long long)cfg->max_handlers + cfg->max_controls +
+	    cfg->n_bus + 32;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warnx("open files: the limit is %llu, but max_handlers %u "
+		    "and max_controls %u need about %llu; connections past "
+		    "it are refused (raise LimitNOFILE)",
+		    (unsigned long long)rl.rlim_cur, cfg->max_handlers,
+		    cfg->max_controls, need);
 }

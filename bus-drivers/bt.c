@@ -118,8 +118,13 @@ const struct busdrv_medium busdrv_bt = {
 	.protocol = 8,			/* BT-15 */
 	.max_request = BT_MAX_REQUEST,
 	.max_response = BT_MAX_RESPONSE,
-	/* The Linux host keeps one; BT allows more, matched by seq. */
-	.max_outstanding = 8,
+	/*
+	 * The Linux host keeps one; BT allows more, matched by the 8-bit
+	 * seq. 64, as the broker's default inflight_per_bus: a host that
+	 * pipelines is answered by handlers, not 0xC0 from here (the
+	 * pending table costs 64 x 1 KiB).
+	 */
+	.max_outstanding = 64,
 	/* Linux ipmi_bt_sm's default timeout. */
 	.host_timeout_ms = 5000,
 	.read_size = BT_READ_MAX,

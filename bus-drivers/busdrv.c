@@ -35,6 +35,7 @@
 #define BUSDRV_LINKQ_LIMIT	1024
 #define BUSDRV_STATS_MS		1000
 #define BUSDRV_LOG_EVERY_MS	1000
+#define BUSDRV_EXPIRE_MS	100	/* how often to look for expiry */
 
 struct busdrv_pending {
 	bool			used;
@@ -77,8 +78,11 @@ static struct busdrv_state {
 	Bus__Stats			 stats;
 	bool				 stats_dirty;
 	uint64_t			 stats_at;
+	uint64_t			 expire_at;
 	uint64_t			 log_at[BR_N];
 	uint64_t			 log_quiet[BR_N];
+	struct wire_arena		 arena;	/* broker messages */
+	uint8_t				 arena_buf[8192];
 	uint8_t				 rbuf[WIRE_MSG_MAX + 1];
 	uint8_t				 frame[BUSDRV_FRAME_MAX + 16];
 } bd;
@@ -609,7 +613,8 @@ busdrv_dispatch_link(void)
 		if (n < 0)
 			fatalx("bus %s: broker link: %s", bd.name,
 			    strerror((int)-n));
-		env = bus__envelope__unpack(NULL, (size_t)n, bd.rbuf);
+		env = bus__envelope__unpack(&bd.arena.alloc, (size_t)n,
+		    bd.rbuf);
 		if (env == NULL)
 			fatalx("bus %s: broker sent garbage", bd.name);
 		switch (env->body_case) {
@@ -635,7 +640,7 @@ busdrv_dispatch_link(void)
 			fatalx("bus %s: broker sent message %d", bd.name,
 			    (int)env->body_case);
 		}
-		bus__envelope__free_unpacked(env, NULL);
+		wire_arena_reset(&bd.arena);
 	}
 }
 
@@ -804,6 +809,7 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 	if (bd.pend == NULL || bd.outq == NULL)
 		fatalx("out of memory");
 	wire_queue_init(&bd.linkq, BUSDRV_LINKQ_LIMIT);
+	wire_arena_init(&bd.arena, bd.arena_buf, sizeof(bd.arena_buf));
 	busdrv_hello();
 	if (!m->stream) {
 		/* A device is always "connected"; a stream peer says so. */
@@ -846,8 +852,12 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 			(void)wire_queue_flush(&bd.linkq, bd.link);
 		if (link.revents & (POLLIN | POLLHUP | POLLERR))
 			busdrv_dispatch_link();
+		/* Expiry is a scan of every slot: not on every wake-up. */
 		now = busdrv_now();
-		busdrv_expire(now);
+		if (now >= bd.expire_at) {
+			busdrv_expire(now);
+			bd.expire_at = now + BUSDRV_EXPIRE_MS * 1000000ull;
+		}
 		busdrv_stats(now);
 	}
 }

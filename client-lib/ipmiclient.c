@@ -48,7 +48,9 @@
  * is checked before use, and garbage drops the connection (and reconnects).
  * The broker does not say which registration a request matched, so the
  * library picks the most specific remembered key itself, by the same rule
- * the broker uses.
+ * the broker uses. Remembered keys are indexed by netfn, IANA/body and cmd,
+ * so that costs two short hash chains however many keys a connection
+ * holds (a handler may hold thousands).
  *
  * Unpacking uses an arena; a dispatch nested inside a callback (a blocking
  * call made from a request callback) unpacks into an arena of its own, so
@@ -66,6 +68,10 @@
 #define IPMIC_PAYLOAD_DEFAULT	(WIRE_MSG_MAX - 64)
 #define IPMIC_CC_UNSPEC		0xc1
 #define IPMIC_CC_TOO_BIG	0xca
+
+/* Routing index: any-cmd keys hash under this cmd value. */
+#define IPMIC_ANY_CMD		256
+#define IPMIC_RHASH_MIN		16
 
 #define IPMIC_EP_SOCK		1
 #define IPMIC_EP_TIMER		2
@@ -87,6 +93,7 @@ struct ipmic_reg {
 	int			 unregistering;
 	int			 is_default;	/* the default route, no key */
 	TAILQ_ENTRY(ipmic_reg)	 entry;
+	struct ipmic_reg	*hnext;		/* routing index chain */
 };
 TAILQ_HEAD(ipmic_regs, ipmic_reg);
 
@@ -156,6 +163,10 @@ struct ipmic {
 	uint32_t		 next_tag;
 	size_t			 reregistering;
 	struct ipmic_regs	 regs;
+	struct ipmic_reg	**rhash;	/* regs by netfn, key, cmd */
+	size_t			 rbuckets;	/* a power of two */
+	size_t			 nindexed;
+	struct ipmic_reg	*dflt;		/* the default route's */
 	struct ipmic_ops	 ops;
 	struct ipmic_reqs	 reqs;
 	struct ipmic_reqs	 cache;
@@ -214,10 +225,17 @@ ipmic_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Copy and cut src to size - 1 bytes (it runs per request: no printf). */
 static void
 ipmic_strcpy(char *dst, size_t size, const char *src)
 {
-	snprintf(dst, size, "%s", src != NULL ? src : "");
+	size_t	n;
+
+	if (src == NULL)
+		src = "";
+	n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static uint32_t
@@ -277,6 +295,102 @@ ipmic_key_from_wire(const Hnd__Key *w, struct ipmic_key *k)
 	k->body = w->body & 0xff;
 	k->lun_mask = w->lun_mask & IPMIC_LUN_ALL;
 	k->channel_mask = w->channel_mask & 0xffff;
+}
+
+/* ---- the routing index ---- */
+
+static uint32_t
+ipmic_key_value(const struct ipmic_key *k)
+{
+	if (k->netfn == IPMIC_NETFN_OEM)
+		return k->iana;
+	if (k->netfn == IPMIC_NETFN_GROUP)
+		return k->body;
+	return 0;
+}
+
+static size_t
+ipmic_rhash_index(size_t nb, uint8_t netfn, uint32_t key, unsigned int cmd)
+{
+	uint32_t	h = ((uint32_t)netfn << 9 | cmd) ^ (key * 2654435761u);
+
+	return (h ^ (h >> 16)) & (nb - 1);
+}
+
+/* Append reg to its chain (keeping the order keys were accepted in). */
+static void
+ipmic_rhash_put(struct ipmic_reg **t, size_t nb, struct ipmic_reg *reg)
+{
+	struct ipmic_reg	**pp;
+
+	pp = &t[ipmic_rhash_index(nb, reg->key.netfn,
+	    ipmic_key_value(&reg->key), reg->key.any_cmd ? IPMIC_ANY_CMD :
+	    reg->key.cmd)];
+	while (*pp != NULL)
+		pp = &(*pp)->hnext;
+	reg->hnext = NULL;
+	*pp = reg;
+}
+
+/* Twice the buckets, filled again from c->regs; false when out of
+ * memory (the chains just grow longer). */
+static bool
+ipmic_rhash_grow(struct ipmic *c)
+{
+	struct ipmic_reg	**t, *reg;
+	size_t			  nb = c->rbuckets * 2;
+
+	if ((t = calloc(nb, sizeof(*t))) == NULL)
+		return false;
+	TAILQ_FOREACH(reg, &c->regs, entry)
+		if (!reg->is_default)
+			ipmic_rhash_put(t, nb, reg);
+	free(c->rhash);
+	c->rhash = t;
+	c->rbuckets = nb;
+	return true;
+}
+
+/* The broker accepted reg: remember it. */
+static void
+ipmic_reg_link(struct ipmic *c, struct ipmic_reg *reg)
+{
+	TAILQ_INSERT_TAIL(&c->regs, reg, entry);
+	if (reg->is_default) {
+		c->dflt = reg;
+		return;
+	}
+	/* Growing refills the index from c->regs, reg included. */
+	if (++c->nindexed > c->rbuckets && ipmic_rhash_grow(c))
+		return;
+	ipmic_rhash_put(c->rhash, c->rbuckets, reg);
+}
+
+/* Forget reg (the caller frees it). */
+static void
+ipmic_reg_unlink(struct ipmic *c, struct ipmic_reg *reg)
+{
+	struct ipmic_reg	**pp, *r;
+
+	TAILQ_REMOVE(&c->regs, reg, entry);
+	if (reg->is_default) {
+		if (c->dflt == reg) {
+			c->dflt = NULL;
+			TAILQ_FOREACH(r, &c->regs, entry)
+				if (r->is_default)
+					c->dflt = r;
+		}
+		return;
+	}
+	pp = &c->rhash[ipmic_rhash_index(c->rbuckets, reg->key.netfn,
+	    ipmic_key_value(&reg->key), reg->key.any_cmd ? IPMIC_ANY_CMD :
+	    reg->key.cmd)];
+	for (; *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == reg) {
+			*pp = reg->hnext;
+			c->nindexed--;
+			break;
+		}
 }
 
 /* ---- timer and waits ---- */
@@ -535,7 +649,7 @@ ipmic_conn_fail_ops(struct ipmic *c)
 		case IPMIC_OP_UNREGISTER:
 			/* The broker forgot it anyway; never register again. */
 			if (op->reg != NULL) {
-				TAILQ_REMOVE(&c->regs, op->reg, entry);
+				ipmic_reg_unlink(c, op->reg);
 				free(op->reg);
 			}
 			op->wait->status = 0;
@@ -731,7 +845,7 @@ ipmic_on_rereg_result(struct ipmic *c, struct ipmic_op *op,
 		ipmic_log(c, IPMIC_LOG_WARN,
 		    "register 0x%02x/0x%02x again: refused: %s",
 		    key.netfn, key.cmd, m->message);
-		TAILQ_REMOVE(&c->regs, op->reg, entry);
+		ipmic_reg_unlink(c, op->reg);
 		free(op->reg);
 		ipmic_emit(c, IPMIC_EV_REGISTRATION_LOST, &key);
 	}
@@ -762,7 +876,7 @@ ipmic_on_result(struct ipmic *c, const Hnd__Result *m)
 		break;
 	case IPMIC_OP_REGISTER:
 		if (m->status == HND__STATUS__OK)
-			TAILQ_INSERT_TAIL(&c->regs, op->reg, entry);
+			ipmic_reg_link(c, op->reg);
 		else
 			free(op->reg);
 		ipmic_result_error(m, op->wait->err);
@@ -772,7 +886,7 @@ ipmic_on_result(struct ipmic *c, const Hnd__Result *m)
 	case IPMIC_OP_UNREGISTER:
 		if (op->reg != NULL && (m->status == HND__STATUS__OK ||
 		    m->status == HND__STATUS__NOT_FOUND)) {
-			TAILQ_REMOVE(&c->regs, op->reg, entry);
+			ipmic_reg_unlink(c, op->reg);
 			free(op->reg);
 		} else if (op->reg != NULL)
 			op->reg->unregistering = 0;
@@ -832,42 +946,44 @@ ipmic_key_better(const struct ipmic_key *a, const struct ipmic_key *b)
 	    ipmic_popcount(b->channel_mask);
 }
 
-/* The most specific remembered registration serving this request. */
+/* The most specific remembered registration serving this request: the
+ * candidates are the keys of its exact cmd and the any-cmd keys, each in
+ * one chain of the index. */
 static struct ipmic_reg *
 ipmic_route(struct ipmic *c, const struct ipmic_request *r)
 {
-	struct ipmic_reg	*reg, *best = NULL, *dflt = NULL;
+	struct ipmic_reg	*reg, *best = NULL;
 	const struct ipmic_key	*k;
-	uint32_t		 iana = 0;
-
-	TAILQ_FOREACH(reg, &c->regs, entry)
-		if (reg->is_default)
-			dflt = reg;
+	uint32_t		 key = 0;
+	unsigned int		 cmd, pass;
 
 	if (r->netfn == IPMIC_NETFN_OEM) {
 		if (r->len < 3)
-			return dflt;
-		iana = r->data[0] | r->data[1] << 8 |
+			return c->dflt;
+		key = r->data[0] | r->data[1] << 8 |
 		    (uint32_t)r->data[2] << 16;
-	} else if (r->netfn == IPMIC_NETFN_GROUP && r->len < 1)
-		return dflt;
-	TAILQ_FOREACH(reg, &c->regs, entry) {
-		if (reg->is_default)
-			continue;
-		k = &reg->key;
-		if (k->netfn != r->netfn ||
-		    (!k->any_cmd && k->cmd != r->cmd) ||
-		    (k->lun_mask & (1u << r->lun)) == 0 ||
-		    (k->channel_mask & (1u << r->channel)) == 0)
-			continue;
-		if (r->netfn == IPMIC_NETFN_OEM && k->iana != iana)
-			continue;
-		if (r->netfn == IPMIC_NETFN_GROUP && k->body != r->data[0])
-			continue;
-		if (best == NULL || ipmic_key_better(k, &best->key))
-			best = reg;
+	} else if (r->netfn == IPMIC_NETFN_GROUP) {
+		if (r->len < 1)
+			return c->dflt;
+		key = r->data[0];
 	}
-	return best != NULL ? best : dflt;
+	for (pass = 0; pass < 2; pass++) {
+		cmd = pass == 0 ? r->cmd : IPMIC_ANY_CMD;
+		reg = c->rhash[ipmic_rhash_index(c->rbuckets, r->netfn, key,
+		    cmd)];
+		for (; reg != NULL; reg = reg->hnext) {
+			k = &reg->key;
+			if (k->netfn != r->netfn || ipmic_key_value(k) != key ||
+			    (pass == 0 ? k->any_cmd || k->cmd != r->cmd :
+			    !k->any_cmd) ||
+			    (k->lun_mask & (1u << r->lun)) == 0 ||
+			    (k->channel_mask & (1u << r->channel)) == 0)
+				continue;
+			if (best == NULL || ipmic_key_better(k, &best->key))
+				best = reg;
+		}
+	}
+	return best != NULL ? best : c->dflt;
 }
 
 /* Bytes echoed after the CC of a fallback answer: IANA or body code. */
@@ -1128,6 +1244,11 @@ ipmic_new(const char *name)
 	c->max_payload = IPMIC_PAYLOAD_DEFAULT;
 	TAILQ_INIT(&c->regs);
 	TAILQ_INIT(&c->ops);
+	c->rbuckets = IPMIC_RHASH_MIN;
+	if ((c->rhash = calloc(c->rbuckets, sizeof(*c->rhash))) == NULL) {
+		free(c);
+		return NULL;
+	}
 	TAILQ_INIT(&c->reqs);
 	TAILQ_INIT(&c->cache);
 	wire_queue_init(&c->outq, IPMIC_QUEUE_LIMIT);
@@ -1175,6 +1296,7 @@ ipmic_free(struct ipmic *c)
 		TAILQ_REMOVE(&c->regs, reg, entry);
 		free(reg);
 	}
+	free(c->rhash);
 	while ((op = TAILQ_FIRST(&c->ops)) != NULL) {
 		TAILQ_REMOVE(&c->ops, op, entry);
 		if (op->kind == IPMIC_OP_REGISTER)
