@@ -108,6 +108,7 @@
 /* Set BMC Global Enables: bit 4 is reserved, the others may be set. */
 #define APP_ENABLES_RESERVED	0x10
 #define APP_ENABLES_EVENT_BUF	0x04	/* event message buffer enabled */
+#define APP_ENABLES_RECV_IRQ	0x01	/* receive message queue interrupt */
 
 /* Message flags (Get/Clear Message Flags). */
 #define APP_FLAG_RECEIVE	0x01	/* receive message available */
@@ -154,6 +155,7 @@ struct app_msg {
 struct app_bus {
 	char		name[APP_BUS_NAME_MAX];
 	bool		raised;
+	bool		irq_on;		/* told the bus to interrupt */
 };
 
 struct app_state {
@@ -272,6 +274,7 @@ static void	app_event(struct ipmic *, enum ipmic_event,
 static void	app_bus_event(struct ipmic *, enum ipmic_bus_event,
 		    const char *, void *);
 static void	app_learn_bus(struct app_state *, const struct ipmic_request *);
+static void	app_irq_sync(struct app_state *, const char *);
 static void	app_attention_sync(struct app_state *);
 static void	app_host_reset(struct app_state *);
 static uint8_t	app_flags(const struct app_state *);
@@ -650,6 +653,7 @@ app_request(struct ipmic *c, struct ipmic_request *req, void *arg)
 {
 	struct app_state	*st = arg;
 	uint8_t			 rsp[APP_RSP_MAX];
+	char			 bus[APP_BUS_NAME_MAX];
 	size_t			 len;
 	uint8_t			 netfn = req->netfn, cmd = req->cmd, cc;
 	int			 rv;
@@ -662,9 +666,13 @@ app_request(struct ipmic *c, struct ipmic_request *req, void *arg)
 	app_log(IPMIC_LOG_DEBUG, "0x%02x/0x%02x on %s channel %u, %zu bytes: "
 	    "cc 0x%02x, %zu bytes", netfn, cmd, req->facts.bus, req->channel,
 	    req->len, cc, len);
+	snprintf(bus, sizeof(bus), "%s", req->facts.bus);
 	if ((rv = ipmic_reply(req, cc, rsp, len)) < 0)
 		app_log(IPMIC_LOG_WARN, "0x%02x/0x%02x: reply: %s", netfn, cmd,
 		    ipmic_strerror(rv));
+	/* After the answer: the interface acts on what the host just set. */
+	if (netfn == APP_NETFN && cmd == APP_SET_GLOBAL_ENABLES && cc == 0)
+		app_irq_sync(st, bus);
 	app_attention_sync(st);
 	if (netfn == APP_NETFN && cmd == APP_GET_DEVICE_ID)
 		app_support_refresh(st);
@@ -699,6 +707,10 @@ app_bus_event(struct ipmic *c, enum ipmic_bus_event ev, const char *bus,
 	for (i = 0; i < st->nbuses; i++)
 		if (strcmp(st->buses[i].name, bus) == 0) {
 			st->buses[i].raised = false;
+			/* A reset interface interrupts nobody until the
+			 * new host enables it again. */
+			if (ev == IPMIC_BUS_HOST_RESET)
+				st->buses[i].irq_on = false;
 			ours = true;
 		}
 	if (ev == IPMIC_BUS_HOST_RESET && ours) {
@@ -742,6 +754,39 @@ app_learn_bus(struct app_state *st, const struct ipmic_request *req)
 	snprintf(st->buses[st->nbuses].name, APP_BUS_NAME_MAX, "%s", bus);
 	st->buses[st->nbuses++].raised = false;
 	app_log(IPMIC_LOG_INFO, "host on bus %s", bus);
+}
+
+/*
+ * The receive-message-queue interrupt bit of the global enables is the
+ * host asking its interface to interrupt it. A real KCS/BT interface
+ * does that in hardware; QEMU's model interrupts only once the BMC sends
+ * ENABLE_IRQ (as OpenIPMI's simulator does), and a guest left without
+ * interrupts falls back to polling, some ten times slower. Buses that
+ * cannot (IPMIC_E_UNSUPPORTED) are not asked again.
+ */
+static void
+app_irq_sync(struct app_state *st, const char *busname)
+{
+	struct ipmic_error	 err;
+	struct app_bus		*b = NULL;
+	bool			 want;
+	size_t			 i;
+	int			 rv;
+
+	for (i = 0; i < st->nbuses; i++)
+		if (strcmp(st->buses[i].name, busname) == 0)
+			b = &st->buses[i];
+	want = (st->global_enables & APP_ENABLES_RECV_IRQ) != 0;
+	if (b == NULL || b->irq_on == want)
+		return;
+	rv = ipmic_bus_control(st->client, b->name, want ?
+	    IPMIC_CONTROL_IRQ_ENABLE : IPMIC_CONTROL_IRQ_DISABLE, &err);
+	if (rv == 0 || rv == IPMIC_E_UNSUPPORTED)
+		b->irq_on = want;	/* done, or nothing to do there */
+	if (rv != 0 && rv != IPMIC_E_UNSUPPORTED)
+		app_log(IPMIC_LOG_WARN, "bus %s: interrupt %s: %s", b->name,
+		    want ? "enable" : "disable", rv > 0 ? err.message :
+		    ipmic_strerror(rv));
 }
 
 /*

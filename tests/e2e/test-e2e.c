@@ -886,6 +886,11 @@ e2e_broker(const char *iface, const char *tag)
 	e2e_boot(&guest, port);
 
 	e2e_assert_driver(&guest);
+	/* The App handler turns the guest's receive-interrupt enable into
+	 * ENABLE_IRQ on the vm bus, so the stock driver is interrupt
+	 * driven, not polling. */
+	cr_assert_gt(e2e_irqs(&guest), 0, "%s: the guest's IPMI driver took "
+	    "no interrupts", tag);
 	e2e_assert_mc_info(&guest);
 	e2e_assert_raw(&guest, devid, n);
 
