@@ -37,6 +37,7 @@ struct bench_product {
 	int		host;		/* our end of the BT device */
 	int		ready;		/* handler process's pipe */
 	long		base_kib;	/* broker VmHWM before handlers */
+	long		reg_kib;	/* broker VmRSS once registered */
 	char		log[PATH_MAX];
 };
 
@@ -396,6 +397,7 @@ bench_product_start(const struct bench_opts *o, uint32_t nconn,
 		bench_product_fail(p, "the handler does not answer", e);
 		goto fail;
 	}
+	p->reg_kib = p->broker > 0 ? bench_proc_kib(p->broker, "VmRSS") : -1;
 	bench_log(o, "product: broker %d, %u connections, %u keys",
 	    (int)p->broker, nconn, nregs);
 	return p;
@@ -433,6 +435,12 @@ long
 bench_product_base_kib(const struct bench_product *p)
 {
 	return p->base_kib;
+}
+
+long
+bench_product_reg_kib(const struct bench_product *p)
+{
+	return p->reg_kib;
 }
 
 void

@@ -176,6 +176,8 @@ extern const char *bench_product_procs[], *bench_floor_procs[],
 	    *bench_dbus_procs[];
 pid_t	bench_product_broker(const struct bench_product *p);
 long	bench_product_base_kib(const struct bench_product *p);
+/* The broker's VmRSS with every handler connected and registered. */
+long	bench_product_reg_kib(const struct bench_product *p);
 void	bench_product_stop(struct bench_product *p);
 
 /* bench-relay.c: the floor. */

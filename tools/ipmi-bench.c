@@ -50,6 +50,7 @@ struct bench_scale {
 	struct bench_figure	lat;	/* 1 in flight */
 	struct bench_figure	thr;	/* 64 in flight */
 	long			base_kib;	/* broker VmHWM, no handlers */
+	long			reg_kib;	/* VmRSS, all registered */
 	long			hwm_kib;	/* broker VmHWM after the run */
 };
 
@@ -243,6 +244,7 @@ bench_scale_run(struct bench_pass *p, uint32_t nconn)
 		    strerror(-e));
 	s->valid = e == 0;
 	s->base_kib = bench_product_base_kib(prod);
+	s->reg_kib = bench_product_reg_kib(prod);
 	s->hwm_kib = bench_proc_kib(bench_product_broker(prod), "VmHWM");
 	bench_product_stop(prod);
 	free(keys);
@@ -515,28 +517,32 @@ bench_print_scale(const struct bench_pass *p)
 
 	if (p->nscale == 0)
 		return;
-	printf("\nscale (%s): handler connections sharing %u registrations"
-	    ", requests spread over all\n", p->pinned ? "pinned" : "unpinned",
-	    opts.nregs);
-	printf("%9s %14s %14s %14s %12s %12s %12s\n", "handlers",
-	    "p50 us @1", "p99 us @1", "req/s @64", "broker base",
-	    "broker peak", "per handler");
+	printf("\nscale (%s): handler connections (in one process) sharing "
+	    "%u registrations, requests spread over all\n",
+	    p->pinned ? "pinned" : "unpinned", opts.nregs);
+	printf("%8s %13s %13s %7s %13s %7s | %s\n", "handlers", "p50 us @1",
+	    "p99 us @1", "cpu @1", "req/s @64", "cpu @64",
+	    "broker KiB: base, registered, peak; per handler");
 	for (i = 0; i < p->nscale; i++) {
 		s = &p->scale[i];
 		bench_cell(a, sizeof(a), &s->lat, &s->lat.p50, false);
 		bench_cell(b, sizeof(b), &s->lat, &s->lat.p99, false);
 		bench_cell(c, sizeof(c), &s->thr, &s->thr.rps, true);
-		if (i > 0 && s->hwm_kib > 0 && s1->hwm_kib > 0 &&
+		/* A connection's own cost: registered RSS against 1 handler
+		 * holding the same keys. */
+		if (i > 0 && s->reg_kib > 0 && s1->reg_kib > 0 &&
 		    s->handlers > s1->handlers)
-			snprintf(per, sizeof(per), "%.1f KiB",
-			    (double)(s->hwm_kib - s1->hwm_kib) /
+			snprintf(per, sizeof(per), "%.1f",
+			    (double)(s->reg_kib - s1->reg_kib) /
 			    (double)(s->handlers - s1->handlers));
 		else
 			snprintf(per, sizeof(per), "-");
-		printf("%9u %15s %15s %15s %8ld KiB %8ld KiB %12s\n",
-		    s->handlers, a, b, c, s->base_kib, s->hwm_kib, per);
+		printf("%8u %14s %14s %7.1f %14s %7.1f | %ld, %ld, %ld; %s\n",
+		    s->handlers, a, b, s->lat.valid ? s->lat.cpu.med : NAN, c,
+		    s->thr.valid ? s->thr.cpu.med : NAN, s->base_kib,
+		    s->reg_kib, s->hwm_kib, per);
 		if (s->lat.errors + s->thr.errors > 0)
-			printf("%9s %llu wrong answers\n", "",
+			printf("%8s %llu wrong answers\n", "",
 			    (unsigned long long)(s->lat.errors +
 			    s->thr.errors));
 	}
@@ -589,7 +595,9 @@ bench_print(const struct utsname *u)
 
 	bench_print_head(u);
 	for (i = 0; i < npasses; i++) {
-		bench_print_pass(&passes[i]);
+		if (passes[i].ran[T_PRODUCT] || passes[i].ran[T_FLOOR] ||
+		    passes[i].ran[T_DBUS])
+			bench_print_pass(&passes[i]);
 		bench_print_scale(&passes[i]);
 	}
 	for (i = 0; i < npasses; i++)
@@ -658,8 +666,9 @@ bench_json_scale(const struct bench_pass *p)
 		bench_json_figure(&s->lat, bench_product_procs);
 		printf(", \"inflight_64\": ");
 		bench_json_figure(&s->thr, bench_product_procs);
-		printf(", \"broker_base_kib\": %ld, \"broker_hwm_kib\": %ld}",
-		    s->base_kib, s->hwm_kib);
+		printf(", \"broker_base_kib\": %ld, "
+		    "\"broker_registered_kib\": %ld, \"broker_hwm_kib\": %ld}",
+		    s->base_kib, s->reg_kib, s->hwm_kib);
 	}
 	printf("]");
 }
@@ -759,16 +768,17 @@ static __attribute__((noreturn)) void
 bench_usage(FILE *f, int code)
 {
 	fprintf(f,
-	    "usage: ipmi-bench [-qjv] [--pin CPU | --pinned | --unpinned]\n"
+	    "usage: ipmi-bench [-qjv] [--pin CPU] [--pinned | --unpinned]\n"
 	    "           [-n REQUESTS] [-r REPS] [-w WARMUP] [--inflight LIST]\n"
 	    "           [--req-bytes N] [--rsp-bytes N] [--handlers LIST]\n"
 	    "           [--registrations N] [--only LIST] [--brokerd PATH]\n"
 	    "           [--wrap COMMAND] [--keep]\n"
 	    "  -q, --quick        a smoke run (seconds, not for measuring)\n"
-	    "  -j, --json         JSON on stdout instead of the table\n"
+	    "  -j, --json         JSON on stdout, the table on stderr\n"
 	    "  --pin CPU          CPU of the pinned pass (default 0)\n"
-	    "  --pinned           only the pinned pass\n"
+	    "  --pinned           only the pinned pass (the headline)\n"
 	    "  --unpinned         only the unpinned pass\n"
+	    "  (default: a pinned pass, then an unpinned one)\n"
 	    "  -n, --requests N   measured requests per repetition (100000)\n"
 	    "  -r, --reps N       repetitions per figure, 3..64 (3)\n"
 	    "  -w, --warmup N     unmeasured requests first (n/10)\n"
@@ -949,8 +959,6 @@ bench_args(int argc, char *argv[])
 		case O_PIN:
 			opts.cpu = (int)bench_num("--pin", optarg, 0,
 			    CPU_SETSIZE - 1);
-			opts.pinned = true;
-			opts.unpinned = false;
 			break;
 		case O_PINNED:
 			opts.pinned = true;
@@ -1080,9 +1088,18 @@ main(int argc, char *argv[])
 	for (i = 0; i < npasses; i++)
 		bench_pass_run(&passes[i]);
 	uname(&u);
-	if (opts.json)
+	if (opts.json) {
+		/* The table goes to stderr: one run gives both. */
+		fflush(stdout);
+		if ((e = dup(1)) >= 0 && dup2(2, 1) >= 0) {
+			bench_print(&u);
+			fflush(stdout);
+			(void)dup2(e, 1);
+		}
+		if (e >= 0)
+			close(e);
 		bench_json(&u);
-	else
+	} else
 		bench_print(&u);
 	fflush(stdout);
 	for (i = 0; i < npasses; i++)
