@@ -42,8 +42,7 @@ handler_accept(int lfd, short ev, void *arg)
 	int		 fd;
 
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("handler socket: accept");
+		broker_accept_failed(broker.ev_hlisten, "handler");
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {

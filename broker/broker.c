@@ -312,6 +312,34 @@ broker_bus_link(const Sup__BusLink *m, int *fds, size_t nfds)
 		log_warnx("bus %s: cannot add link", m->name);
 }
 
+static void
+broker_listen_resume(int fd, short ev, void *arg)
+{
+	event_add(arg, NULL);
+}
+
+/*
+ * accept() failed for lack of fds (EMFILE/ENFILE): the listener stays
+ * readable, so stop watching it for a second instead of spinning. Those
+ * waiting stay in the backlog and are served when fds free up.
+ */
+void
+broker_accept_failed(struct event *listener, const char *what)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	if (errno != EMFILE && errno != ENFILE) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("%s socket: accept", what);
+		return;
+	}
+	log_warn("%s socket: accept (pausing it for a second)", what);
+	event_del(listener);
+	event_base_once(broker.base, -1, EV_TIMEOUT, broker_listen_resume,
+	    listener, &tv);
+}
+
 /*
  * One timer serves every deadline. It is re-armed only when a request
  * needs an earlier expiry than the one set; when it fires early (the head

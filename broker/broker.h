@@ -181,6 +181,7 @@ extern struct broker broker;
 /* broker.c */
 uint64_t broker_now_ns(void);
 void	broker_timer_update(void);
+void	broker_accept_failed(struct event *listener, const char *what);
 int	broker_main(int sup_fd);
 
 /* broker-handler.c */

@@ -115,6 +115,7 @@ stats_record(struct stats *s, uint8_t netfn, uint8_t cmd, uint32_t key,
 {
 	struct stats_cmd	*c;
 	size_t			 h = stats_hash(netfn, cmd, key, s->size);
+	unsigned		 b, i;
 
 	for (c = s->table[h]; c != NULL; c = c->next)
 		if (c->netfn == netfn && c->cmd == cmd && c->key == key)
@@ -136,19 +137,26 @@ stats_record(struct stats *s, uint8_t netfn, uint8_t cmd, uint32_t key,
 		c->fallbacks++;
 	if (latency_us > c->max_us)
 		c->max_us = latency_us;
-	c->hist[stats_bucket(latency_us)]++;
+	b = stats_bucket(latency_us);
+	if (c->hist[b] == UINT16_MAX)
+		for (i = 0; i < STATS_BUCKETS; i++)
+			c->hist[i] = (uint16_t)((c->hist[i] + 1) / 2);
+	c->hist[b]++;
 	return 0;
 }
 
 uint32_t
 stats_percentile(const struct stats_cmd *c, unsigned pct)
 {
-	uint64_t	want, seen = 0;
+	uint64_t	want, seen = 0, total = 0;
 	unsigned	b;
 
-	if (c->count == 0)
+	for (b = 0; b < STATS_BUCKETS; b++)
+		total += c->hist[b];
+	if (total == 0)
 		return 0;
-	want = (c->count * pct + 99) / 100;
+	/* The buckets may have been halved: rank within what they hold. */
+	want = (total * pct + 99) / 100;
 	if (want == 0)
 		want = 1;
 	for (b = 0; b < STATS_BUCKETS; b++) {

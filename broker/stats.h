@@ -4,8 +4,11 @@
  * broker's named counters. Free of libevent.
  *
  * Latencies go into log-linear buckets (4 per power of two, from 1 us to
- * about 70 minutes), so a percentile is exact to within 19 % and a
- * histogram costs a fixed 512 bytes however many requests it counts.
+ * 16 s; longer ones share the last), so a percentile is exact to within
+ * 19 %. Buckets are 16-bit and all halve together when one would
+ * overflow, which keeps the shape (and so the percentiles) while a
+ * histogram stays at 192 bytes: with 10,000 OEM keys served that is the
+ * difference between 2 and 5 MB. Counts and the maximum stay exact.
  */
 #ifndef STATS_H
 #define STATS_H
@@ -13,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STATS_BUCKETS	128
+#define STATS_BUCKETS	96
 
 struct stats_cmd {
 	uint8_t			 netfn;
@@ -22,7 +25,7 @@ struct stats_cmd {
 	uint64_t		 count;
 	uint64_t		 fallbacks;
 	uint32_t		 max_us;
-	uint32_t		 hist[STATS_BUCKETS];
+	uint16_t		 hist[STATS_BUCKETS];
 	struct stats_cmd	*next;
 };
 

@@ -395,6 +395,11 @@ busdrv_read(void)
 				break;
 			fatal("bus %s: device read", bd.name);
 		}
+		/* No kernel device reads 0 bytes: the device is gone (a
+		 * socket standing in for it closed). Exit, don't spin; the
+		 * supervisor decides what comes next. */
+		if (n == 0 && !bd.m->stream)
+			fatalx("bus %s: device closed", bd.name);
 		if (n == 0)
 			break;
 		if (bd.m->backlog_newest_first) {
@@ -844,6 +849,8 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 		}
 		if (got & (POLLERR | POLLNVAL))
 			fatalx("bus %s: device error", bd.name);
+		if ((got & POLLHUP) && !(got & POLLIN) && !bd.m->stream)
+			fatalx("bus %s: device hung up", bd.name);
 		if (got & POLLIN)
 			busdrv_read();
 		if ((got & POLLOUT) || retry)

@@ -100,3 +100,20 @@ Test(stats, every_counter_has_a_name)
 	for (i = 0; i < STATS_NCOUNTERS; i++)
 		cr_assert_str_neq(stats_counter_name(i), "?");
 }
+
+Test(stats, full_buckets_halve_and_keep_percentiles_and_exact_counts)
+{
+	const struct stats_cmd	*c;
+	int			 i;
+
+	/* 3 in 4 fast, 1 in 4 slow, far past a 16-bit bucket. */
+	for (i = 0; i < 200000; i++)
+		stats_record(&s, 0x06, 0x01, 0, (i % 4 == 3) ? 1000 : 10, 0);
+	c = lookup(0x06, 0x01);
+	cr_assert_eq(c->count, 200000);
+	cr_assert_eq(c->max_us, 1000);
+	cr_assert_leq(stats_percentile(c, 50), 12, "p50 %u",
+	    stats_percentile(c, 50));
+	cr_assert_geq(stats_percentile(c, 90), 896, "p90 %u",
+	    stats_percentile(c, 90));
+}
