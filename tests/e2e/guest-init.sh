@@ -12,7 +12,8 @@
 # so kernel messages or a truncated run can never pass for a result.
 # Kernel command-line words NAME=value without a dot reach this script as
 # environment variables: e2e_rate (requests in the rate runs, default
-# 2000) is the only one read.
+# 2000), e2e_mode (which checks run) and e2e_fru (an image for fru
+# write) are read by checks.sh.
 
 /bin/busybox mount -t proc proc /proc
 /bin/busybox --install -s
