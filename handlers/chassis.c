@@ -188,6 +188,9 @@ struct chassis_state {
 	enum chassis_plan	 plan;
 	enum chassis_op		 plan_op;
 	char			 plan_bus[CHASSIS_BUS_MAX];
+	/* The bus control waiting for CHASSIS_BUS_DELAY_MS to pass. */
+	enum chassis_op		 act_op;
+	char			 act_bus[CHASSIS_BUS_MAX];
 
 	/* The running command or bus control, if any. */
 	bool			 bus_busy;
@@ -198,6 +201,7 @@ struct chassis_state {
 
 	struct ipmic		*client;
 	int			 timer_fd;
+	int			 delay_fd;	/* bus control after the answer */
 	int			 signal_fd;
 	int			 verbose;
 };
@@ -240,7 +244,17 @@ static const struct chassis_cmd {
 #define CHASSIS_NCMDS	(sizeof(chassis_cmds) / sizeof(chassis_cmds[0]))
 
 static struct chassis_state chassis = { .timer_fd = -1, .signal_fd = -1,
-    .child = -1 };
+    .delay_fd = -1, .child = -1 };
+
+/*
+ * How long a bus control waits after the answer. The broker sends the
+ * answer first, but QEMU stops or resets the VM the moment the control
+ * arrives, before the guest's driver has read the answer out of its
+ * interface: without a pause ipmitool never sees "Chassis Power Control:
+ * Down/Off". Half a second is ample for any host driver and still reads
+ * as "at once" to a person.
+ */
+#define CHASSIS_BUS_DELAY_MS	500
 
 static void	chassis_usage(void) __attribute__((noreturn));
 static void	chassis_log(int, const char *, ...)
@@ -264,6 +278,7 @@ static void	chassis_bus_event(struct ipmic *, enum ipmic_bus_event,
 static uint8_t	chassis_handle(struct chassis_state *,
 		    const struct ipmic_request *, uint8_t *, size_t *);
 static void	chassis_act(struct chassis_state *);
+static void	chassis_bus_act(struct chassis_state *);
 static int	chassis_spawn(struct chassis_state *, enum chassis_op);
 static void	chassis_reap(struct chassis_state *);
 static void	chassis_timer(struct chassis_state *);
@@ -324,6 +339,8 @@ out:
 	}
 	if (chassis.timer_fd != -1)
 		close(chassis.timer_fd);
+	if (chassis.delay_fd != -1)
+		close(chassis.delay_fd);
 	if (chassis.signal_fd != -1)
 		close(chassis.signal_fd);
 	chassis_config_free(&chassis.cfg);
@@ -421,6 +438,12 @@ chassis_open_fds(struct chassis_state *st)
 	st->timer_fd = timerfd_create(CLOCK_MONOTONIC,
 	    TFD_NONBLOCK | TFD_CLOEXEC);
 	if (st->timer_fd == -1) {
+		chassis_log(IPMIC_LOG_ERR, "timerfd: %s", strerror(errno));
+		return -1;
+	}
+	st->delay_fd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC);
+	if (st->delay_fd == -1) {
 		chassis_log(IPMIC_LOG_ERR, "timerfd: %s", strerror(errno));
 		return -1;
 	}
@@ -523,7 +546,7 @@ chassis_register_all(struct chassis_state *st)
 static int
 chassis_loop(struct chassis_state *st)
 {
-	struct pollfd	pfd[3];
+	struct pollfd	pfd[4];
 	bool		child;
 	int		rv;
 
@@ -532,9 +555,11 @@ chassis_loop(struct chassis_state *st)
 	pfd[0].fd = ipmic_fd(st->client);
 	pfd[1].fd = st->timer_fd;
 	pfd[2].fd = st->signal_fd;
-	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
+	pfd[3].fd = st->delay_fd;
+	pfd[0].events = pfd[1].events = pfd[2].events = pfd[3].events =
+	    POLLIN;
 	for (;;) {
-		if (poll(pfd, 3, -1) == -1) {
+		if (poll(pfd, 4, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			chassis_log(IPMIC_LOG_ERR, "poll: %s", strerror(errno));
@@ -547,6 +572,8 @@ chassis_loop(struct chassis_state *st)
 			chassis_reap(st);
 		if (pfd[1].revents & POLLIN)
 			chassis_timer(st);
+		if (pfd[3].revents & POLLIN)
+			chassis_bus_act(st);
 		if (pfd[0].revents & POLLIN &&
 		    (rv = ipmic_dispatch(st->client)) < 0) {
 			chassis_log(IPMIC_LOG_ERR, "dispatch: %s",
@@ -868,39 +895,62 @@ chassis_get_poh(struct chassis_state *st, const struct ipmic_request *req,
 static void
 chassis_act(struct chassis_state *st)
 {
-	struct ipmic_error	err;
-	char			bus[CHASSIS_BUS_MAX];
+	struct itimerspec	its;
 	enum chassis_plan	plan = st->plan;
-	enum chassis_op		op = st->plan_op;
-	int			rv;
 
 	st->plan = CHASSIS_PLAN_NONE;
 	if (plan == CHASSIS_PLAN_COMMAND) {
-		if (chassis_spawn(st, op) != 0)
-			chassis_done(st, op, false);
+		if (chassis_spawn(st, st->plan_op) != 0)
+			chassis_done(st, st->plan_op, false);
 		return;
 	}
 	if (plan != CHASSIS_PLAN_BUS)
 		return;
-	/*
-	 * The library dispatches other requests while it waits: one more
-	 * Chassis Control meanwhile is busy, and must not change our bus.
-	 */
-	snprintf(bus, sizeof(bus), "%s", st->plan_bus);
-	memset(&err, 0, sizeof(err));
+	/* Busy from now on: another Chassis Control meanwhile gets 0xC0
+	 * and cannot change the operation or its bus. */
 	st->bus_busy = true;
-	rv = ipmic_bus_control(st->client, bus,
+	snprintf(st->act_bus, sizeof(st->act_bus), "%s", st->plan_bus);
+	st->act_op = st->plan_op;
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_nsec = CHASSIS_BUS_DELAY_MS * 1000000L;
+	if (timerfd_settime(st->delay_fd, 0, &its, NULL) == -1) {
+		chassis_log(IPMIC_LOG_WARN, "timerfd: %s", strerror(errno));
+		chassis_bus_act(st);
+	}
+}
+
+/* The pause after the answer is over: act on the machine. */
+static void
+chassis_bus_act(struct chassis_state *st)
+{
+	struct ipmic_error	err;
+	enum chassis_op		op = st->act_op;
+	uint64_t		n;
+	int			rv;
+
+	while (read(st->delay_fd, &n, sizeof(n)) == sizeof(n))
+		;
+	if (!st->bus_busy)
+		return;
+	memset(&err, 0, sizeof(err));
+	rv = ipmic_bus_control(st->client, st->act_bus,
 	    (enum ipmic_control)chassis_ops[op].bus_op, &err);
 	st->bus_busy = false;
 	if (rv != 0)
 		chassis_log(IPMIC_LOG_WARN, "%s on bus %s: %s%s%s",
-		    chassis_ops[op].name, bus, ipmic_strerror(rv),
+		    chassis_ops[op].name, st->act_bus, ipmic_strerror(rv),
 		    rv > 0 && err.message[0] != '\0' ? ": " : "",
 		    rv > 0 ? err.message : "");
 	else
 		chassis_log(IPMIC_LOG_INFO, "%s on bus %s",
-		    chassis_ops[op].name, bus);
-	/* The VM reports its own reset to every handler. */
+		    chassis_ops[op].name, st->act_bus);
+	/*
+	 * QEMU does not report a reset it was asked for, so tell every
+	 * handler ourselves: the new host starts with no attention, queues
+	 * or enables.
+	 */
+	if (rv == 0 && (int)chassis_ops[op].bus_op == IPMIC_CONTROL_RESET)
+		(void)ipmic_host_reset(st->client, st->act_bus);
 	chassis_done(st, op, rv == 0);
 }
 

@@ -2213,18 +2213,15 @@ Test(e2e, kcs_guest_sees_the_broker_through_the_stock_linux_driver)
  * the guest boot again (QEMU runs without -no-reboot for it: /init starts
  * a second time). The broker's log tells which control it passed on.
  *
- * That ipmitool in the guest also got the answer before its machine
- * stopped (it printed its result line) is asserted only with
- * E2E_POWER_STRICT=1 in the environment: today the handler sends the
- * control right after the answer, and QEMU stops the machine before the
- * guest's driver has read the answer (see the note the test leaves).
+ * ipmitool in the guest must also have got the answer before its machine
+ * stopped (it printed its result line): the chassis handler pauses
+ * between the answer and the control for exactly that.
  */
 static void
 e2e_power(const char *iface, const char *tag, bool reset)
 {
 	const char		*op = reset ? "hard_reset" : "power_down";
 	const char		*what = reset ? "reset" : "off";
-	const char		*strict = e2e_env("E2E_POWER_STRICT");
 	const struct e2e_result	*r;
 	char			 want[64], pcap[PATH_MAX], *text;
 	int			 port, got;
@@ -2267,32 +2264,22 @@ e2e_power(const char *iface, const char *tag, bool reset)
 	    "chassis handler never logged '%s' (%s)", tag, want,
 	    guest.act_log);
 	cr_assert_geq(guest.beats, 1, "%s: no heartbeat from the guest", tag);
-	if (e2e_has(&guest, guest.answer)) {
-		r = e2e_res(&guest, guest.answer);
-		cr_assert_eq(r->rc, 0, "%s chassis power %s: exit %d: %s",
-		    tag, what, r->rc, r->out);
-		snprintf(want, sizeof(want), "Chassis Power Control: %s\n",
-		    reset ? "Reset" : "Down/Off");
-		cr_assert_str_eq(r->out, want, "%s chassis power %s", tag,
-		    what);
-		cr_assert(guest.answer_ms >= 0 && (reset || guest.stop_ms -
-		    guest.answer_ms <= E2E_STOP_MAX_MS), "%s: the guest still "
-		    "ran %ld ms after printing the power off answer", tag,
-		    guest.stop_ms - guest.answer_ms);
-		e2e_note("%s: the guest printed the power %s answer, %d "
-		    "heartbeats after it", tag, what, guest.beats_after);
-	} else {
-		e2e_note("%s: BUG (handlers/chassis.c): the guest never "
-		    "printed ipmitool's chassis power %s answer: the machine "
-		    "%s before its driver read the answer (answer and control "
-		    "leave the BMC back to back); %s", tag, what,
-		    reset ? "reset" : "stopped", strict != NULL ? "failing "
-		    "(E2E_POWER_STRICT)" : "not failing the test: set "
-		    "E2E_POWER_STRICT=1 to");
-		cr_assert(strict == NULL, "%s: the guest never printed the "
-		    "chassis power %s answer before its machine %s", tag,
-		    what, reset ? "reset" : "stopped");
-	}
+	cr_assert(e2e_has(&guest, guest.answer), "%s: the guest never "
+	    "printed ipmitool's chassis power %s answer: the machine %s "
+	    "before its driver read the answer", tag, what,
+	    reset ? "reset" : "stopped");
+	r = e2e_res(&guest, guest.answer);
+	cr_assert_eq(r->rc, 0, "%s chassis power %s: exit %d: %s", tag, what,
+	    r->rc, r->out);
+	snprintf(want, sizeof(want), "Chassis Power Control: %s\n",
+	    reset ? "Reset" : "Down/Off");
+	cr_assert_str_eq(r->out, want, "%s chassis power %s", tag, what);
+	cr_assert(guest.answer_ms >= 0 && (reset || guest.stop_ms -
+	    guest.answer_ms <= E2E_STOP_MAX_MS), "%s: the guest still ran %ld "
+	    "ms after printing the power off answer", tag,
+	    guest.stop_ms - guest.answer_ms);
+	e2e_note("%s: the guest printed the power %s answer, %d heartbeats "
+	    "after it", tag, what, guest.beats_after);
 	cr_assert_geq(guest.act_ms, 0, "%s: no control logged", tag);
 	if (!reset) {
 		r = e2e_res(&guest, "chassis-power-status");
