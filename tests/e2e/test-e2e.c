@@ -2195,6 +2195,7 @@ e2e_broker(const char *iface, const char *tag)
 Test(e2e, bt_guest_sees_the_broker_through_the_stock_linux_driver)
 {
 	e2e_broker("bt", "broker-bt");
+	cr_assert(guest.ended, "the BT guest never finished its checks");
 }
 
 Test(e2e, kcs_guest_sees_the_broker_through_the_stock_linux_driver)
@@ -2326,11 +2327,13 @@ e2e_power(const char *iface, const char *tag, bool reset)
 Test(e2e, bt_chassis_power_off_stops_the_guest)
 {
 	e2e_power("bt", "power-off-bt", false);
+	cr_assert_geq(guest.act_ms, 0, "no power off logged");
 }
 
 Test(e2e, kcs_chassis_power_off_stops_the_guest)
 {
 	e2e_power("kcs", "power-off-kcs", false);
+	cr_assert_geq(guest.act_ms, 0, "no power off logged");
 }
 
 Test(e2e, bt_chassis_power_reset_reboots_the_guest)

@@ -454,8 +454,12 @@ Test(vm_e2e, get_device_id_is_answered_with_the_app_handlers_bytes)
 
 Test(vm_e2e, unregistered_command_is_answered_c1_by_the_broker)
 {
+	uint64_t	v = 0;
+
 	fq_connect(&qa, 0x3f, OP_NOATTN);
-	fq_round_trip(&qa, 0x21);
+	fq_round_trip(&qa, 0x21);	/* asserts seq, netfn, cmd, 0xC1 */
+	cr_assert_eq(itest_counter(&env, "fallback.no_handler", &v), 0);
+	cr_assert_geq(v, 1, "fallback.no_handler %llu", (unsigned long long)v);
 	done();
 }
 

@@ -593,7 +593,9 @@ Test(ipmiclient, request_without_registration_is_answered_0xc1)
 	fd = up(1024);
 	fb_request(fd, 1, 0x0a, 0, 0x10, 0, NULL, 0);
 	pump_until_fd(fd);
-	env = fb_response(fd, 1, 0xc1);
+	env = fb_response(fd, 1, 0xc1);		/* asserts id and cc */
+	cr_assert_eq(env->response->data.len, 0, "a plain netfn echoes "
+	    "nothing after the cc");
 	hnd__envelope__free_unpacked(env, NULL);
 	close(fd);
 }
