@@ -2201,6 +2201,7 @@ Test(e2e, bt_guest_sees_the_broker_through_the_stock_linux_driver)
 Test(e2e, kcs_guest_sees_the_broker_through_the_stock_linux_driver)
 {
 	e2e_broker("kcs", "broker-kcs");
+	cr_assert(guest.ended, "the KCS guest never finished its checks");
 }
 
 /* ---- chassis power off / reset: the machine stops or resets ---- */
@@ -2339,11 +2340,13 @@ Test(e2e, kcs_chassis_power_off_stops_the_guest)
 Test(e2e, bt_chassis_power_reset_reboots_the_guest)
 {
 	e2e_power("bt", "power-reset-bt", true);
+	cr_assert_geq(guest.boots, 2, "the guest did not boot again");
 }
 
 Test(e2e, kcs_chassis_power_reset_reboots_the_guest)
 {
 	e2e_power("kcs", "power-reset-kcs", true);
+	cr_assert_geq(guest.boots, 2, "the guest did not boot again");
 }
 
 /* ---- ipmi_sim: the harness check and the rate baseline ---- */
@@ -2420,9 +2423,11 @@ e2e_sim(const char *iface, const char *tag)
 Test(e2e, bt_guest_sees_ipmi_sim_the_harness_baseline)
 {
 	e2e_sim("bt", "ipmi-sim-bt");
+	cr_assert(guest.ended, "the BT guest never finished its checks");
 }
 
 Test(e2e, kcs_guest_sees_ipmi_sim_the_harness_baseline)
 {
 	e2e_sim("kcs", "ipmi-sim-kcs");
+	cr_assert(guest.ended, "the KCS guest never finished its checks");
 }
