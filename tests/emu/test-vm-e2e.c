@@ -185,7 +185,8 @@ fq_request_bytes(uint8_t seq, uint8_t netfn, uint8_t cmd,
 	body[n++] = seq;
 	body[n++] = (uint8_t)(netfn << 2);
 	body[n++] = cmd;
-	memcpy(body + n, data, len);
+	if (len > 0)
+		memcpy(body + n, data, len);
 	n += len;
 	for (i = 0; i < n; i++)
 		sum += body[i];
