@@ -20,6 +20,8 @@
 
 #include <ipmi/ipmiclient.h>
 
+#include "handler-log.h"
+
 /*
  * ipmi-handler-app: the Application netfn (0x06) of a minimal BMC.
  *
@@ -357,23 +359,11 @@ app_usage(void)
 static void
 app_log(int level, const char *fmt, ...)
 {
-	static const char *const prefix[] = {
-		[IPMIC_LOG_ERR] = "error: ",
-		[IPMIC_LOG_WARN] = "warning: ",
-		[IPMIC_LOG_INFO] = "",
-		[IPMIC_LOG_DEBUG] = "debug: ",
-	};
 	va_list	ap;
 
-	if (level < IPMIC_LOG_ERR || level > IPMIC_LOG_DEBUG)
-		level = IPMIC_LOG_INFO;
-	if (level == IPMIC_LOG_DEBUG && !app.verbose)
-		return;
-	fprintf(stderr, "ipmi-handler-app: %s", prefix[level]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	handler_vlog("ipmi-handler-app", app.verbose, level, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void

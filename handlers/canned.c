@@ -15,6 +15,8 @@
 
 #include <ipmi/ipmiclient.h>
 
+#include "handler-log.h"
+
 /*
  * ipmi-handler-canned: answers requests from a table in its config file.
  *
@@ -164,23 +166,11 @@ canned_usage(void)
 static void
 canned_log(int level, const char *fmt, ...)
 {
-	static const char *const prefix[] = {
-		[IPMIC_LOG_ERR] = "error: ",
-		[IPMIC_LOG_WARN] = "warning: ",
-		[IPMIC_LOG_INFO] = "",
-		[IPMIC_LOG_DEBUG] = "debug: ",
-	};
 	va_list	ap;
 
-	if (level < IPMIC_LOG_ERR || level > IPMIC_LOG_DEBUG)
-		level = IPMIC_LOG_INFO;
-	if (level == IPMIC_LOG_DEBUG && !canned.verbose)
-		return;
-	fprintf(stderr, "ipmi-handler-canned: %s", prefix[level]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	handler_vlog("ipmi-handler-canned", canned.verbose, level, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void

@@ -22,6 +22,8 @@
 
 #include <ipmi/ipmiclient.h>
 
+#include "handler-log.h"
+
 /*
  * ipmi-handler-chassis: the Chassis netfn (0x00) of a BMC that manages one
  * machine.
@@ -358,23 +360,11 @@ chassis_usage(void)
 static void
 chassis_log(int level, const char *fmt, ...)
 {
-	static const char *const prefix[] = {
-		[IPMIC_LOG_ERR] = "error: ",
-		[IPMIC_LOG_WARN] = "warning: ",
-		[IPMIC_LOG_INFO] = "",
-		[IPMIC_LOG_DEBUG] = "debug: ",
-	};
 	va_list	ap;
 
-	if (level < IPMIC_LOG_ERR || level > IPMIC_LOG_DEBUG)
-		level = IPMIC_LOG_INFO;
-	if (level == IPMIC_LOG_DEBUG && !chassis.verbose)
-		return;
-	fprintf(stderr, "ipmi-handler-chassis: %s", prefix[level]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	handler_vlog("ipmi-handler-chassis", chassis.verbose, level, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void

@@ -27,6 +27,8 @@
 
 #include <ipmi/ipmiclient.h>
 
+#include "handler-log.h"
+
 #include "sdr.h"
 
 /*
@@ -355,23 +357,11 @@ sf_usage(void)
 static void
 sf_log(int level, const char *fmt, ...)
 {
-	static const char *const prefix[] = {
-		[IPMIC_LOG_ERR] = "error: ",
-		[IPMIC_LOG_WARN] = "warning: ",
-		[IPMIC_LOG_INFO] = "",
-		[IPMIC_LOG_DEBUG] = "debug: ",
-	};
 	va_list	ap;
 
-	if (level < IPMIC_LOG_ERR || level > IPMIC_LOG_DEBUG)
-		level = IPMIC_LOG_INFO;
-	if (level == IPMIC_LOG_DEBUG && !sf.verbose)
-		return;
-	fprintf(stderr, "ipmi-handler-sdr-fru: %s", prefix[level]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	handler_vlog("ipmi-handler-sdr-fru", sf.verbose, level, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void

@@ -18,6 +18,8 @@
 
 #include <ipmi/ipmiclient.h>
 
+#include "handler-log.h"
+
 #include "sel-store.h"
 
 /*
@@ -276,23 +278,11 @@ sel_usage(void)
 static void
 sel_log(int level, const char *fmt, ...)
 {
-	static const char *const prefix[] = {
-		[IPMIC_LOG_ERR] = "error: ",
-		[IPMIC_LOG_WARN] = "warning: ",
-		[IPMIC_LOG_INFO] = "",
-		[IPMIC_LOG_DEBUG] = "debug: ",
-	};
 	va_list	ap;
 
-	if (level < IPMIC_LOG_ERR || level > IPMIC_LOG_DEBUG)
-		level = IPMIC_LOG_INFO;
-	if (level == IPMIC_LOG_DEBUG && !sel.verbose)
-		return;
-	fprintf(stderr, "ipmi-handler-sel: %s", prefix[level]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	handler_vlog("ipmi-handler-sel", sel.verbose, level, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void
