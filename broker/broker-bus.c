@@ -25,6 +25,9 @@
 #define BUS_VERSION	1
 
 static void	bus_dispatch(int fd, short ev, void *arg);
+static void	bus_out_fail(struct bout *o, int err);
+static void	bus_drop(struct blink *b, const char *why);
+static int	bus_send(struct blink *b, Bus__Envelope *env);
 static void	bus_writable(int fd, short ev, void *arg);
 static void	bus_hello(struct blink *b, const Bus__Hello *m);
 static void	bus_request(struct blink *b, const Bus__Request *m);
@@ -71,8 +74,24 @@ bus_link_add(int fd, const char *name, uint32_t max_inflight,
 		free(b);
 		return -ENOMEM;
 	}
+	bout_init(&b->out, fd, &b->outq, b->ev_write, bus_out_fail);
 	TAILQ_INSERT_TAIL(&broker.buses, b, entry);
 	return 0;
+}
+
+/* A send at the end of a round failed. */
+static void
+bus_out_fail(struct bout *o, int err)
+{
+	struct blink	*b = (struct blink *)((char *)o -
+	    offsetof(struct blink, out));
+
+	b->drops++;
+	if (err == -ENOBUFS)
+		log_warnx("bus %s: driver not reading, responses dropped",
+		    b->facts.name);
+	else
+		bus_drop(b, strerror(-err));
 }
 
 static void
@@ -94,6 +113,7 @@ bus_free(struct blink *b)
 		    b->facts.name);
 	route_origin_gone(&b->sent);
 	TAILQ_REMOVE(&broker.buses, b, entry);
+	bout_release(&b->out);
 	event_free(b->ev_read);
 	event_free(b->ev_write);
 	wire_queue_deinit(&b->outq);
@@ -147,12 +167,8 @@ bus_send_response(struct blink *b, uint64_t token, uint8_t netfn,
 	rsp.data.len = len;
 	env.body_case = BUS__ENVELOPE__BODY_RESPONSE;
 	env.response = &rsp;
-	r = wire_send_queued(&b->outq, b->fd, &env.base);
-	if (r == 0) {
-		if (b->outq.head != NULL)
-			event_add(b->ev_write, NULL);
+	if ((r = bout_put(&b->out, &env.base)) == 0)
 		return;
-	}
 	b->drops++;
 	if (r == -ENOBUFS)
 		log_warnx("bus %s: driver not reading, response dropped",
@@ -161,73 +177,107 @@ bus_send_response(struct blink *b, uint64_t token, uint8_t netfn,
 		bus_drop(b, strerror(-r));
 }
 
+/* One envelope from the driver. Returns -1 when the link was dropped. */
+static int
+bus_envelope(struct blink *b, const uint8_t *buf, size_t len)
+{
+	Bus__Envelope	*env;
+	char		 why[256];
+
+	env = bus__envelope__unpack(&broker.arena.alloc, len, buf);
+	why[0] = '\0';
+	if (env == NULL)
+		snprintf(why, sizeof(why), "message does not decode");
+	else if (validate_from_driver(env, why, sizeof(why)) == 0) {
+		if (!b->welcomed &&
+		    env->body_case != BUS__ENVELOPE__BODY_HELLO)
+			snprintf(why, sizeof(why), "no hello first");
+		else if (b->welcomed &&
+		    env->body_case == BUS__ENVELOPE__BODY_HELLO)
+			snprintf(why, sizeof(why), "second hello");
+	}
+	if (why[0] != '\0') {
+		wire_arena_reset(&broker.arena);
+		bus_drop(b, why);
+		return -1;
+	}
+	switch (env->body_case) {
+	case BUS__ENVELOPE__BODY_HELLO:
+		bus_hello(b, env->hello);
+		break;
+	case BUS__ENVELOPE__BODY_REQUEST:
+		bus_request(b, env->request);
+		break;
+	case BUS__ENVELOPE__BODY_CANCEL:
+		bus_cancel(b, env->cancel);
+		break;
+	case BUS__ENVELOPE__BODY_ATTENTION_RESULT:
+		bus_attention_result(b, env->attention_result);
+		break;
+	case BUS__ENVELOPE__BODY_HOST_RESET:
+		bus_host_reset(b);
+		break;
+	case BUS__ENVELOPE__BODY_STATS:
+		bus_stats(b, env->stats);
+		break;
+	case BUS__ENVELOPE__BODY_CONTROL_RESULT:
+		bus_control_result(b, env->control_result);
+		break;
+	case BUS__ENVELOPE__BODY_CAPABILITIES:
+		bus_capabilities(b, env->capabilities);
+		break;
+	default:
+		break;
+	}
+	wire_arena_reset(&broker.arena);
+	return b->dead ? -1 : 0;
+}
+
+/* Rounds of receives per wake-up before others get their turn. */
+#define BUS_READ_ROUNDS	4
+
 static void
 bus_dispatch(int fd, short ev, void *arg)
 {
-	struct blink	*b = arg;
-	Bus__Envelope	*env;
-	char		 why[256];
-	ssize_t		 n;
+	struct blink		*b = arg;
+	struct wire_walk	 w;
+	const uint8_t		*e;
+	const char		*why;
+	char			 msg[96];
+	size_t			 elen;
+	ssize_t			 len;
+	int			 i, n, r, round;
 
 	b->in_dispatch = true;
-	while (!b->dead) {
-		n = wire_recv(fd, broker.rbuf, NULL, NULL);
+	for (round = 0; round < BUS_READ_ROUNDS && !b->dead; round++) {
+		n = wire_recv_many(fd, broker.rb);
 		if (n == -EAGAIN)
 			break;
-		if (n <= 0) {
-			if (n == 0)
-				log_info("bus %s: driver link closed",
-				    b->facts.name);
-			bus_drop(b, n == 0 ? "closed" : strerror((int)-n));
+		if (n < 0) {
+			bus_drop(b, strerror(-n));
 			break;
 		}
-		env = bus__envelope__unpack(&broker.arena.alloc, n,
-		    broker.rbuf);
-		why[0] = '\0';
-		if (env == NULL)
-			snprintf(why, sizeof(why), "message does not decode");
-		else if (validate_from_driver(env, why, sizeof(why)) == 0) {
-			if (!b->welcomed &&
-			    env->body_case != BUS__ENVELOPE__BODY_HELLO)
-				snprintf(why, sizeof(why), "no hello first");
-			else if (b->welcomed &&
-			    env->body_case == BUS__ENVELOPE__BODY_HELLO)
-				snprintf(why, sizeof(why), "second hello");
+		for (i = 0; i < n && !b->dead; i++) {
+			if ((len = broker.rb->len[i]) <= 0) {
+				if (len == 0)
+					log_info("bus %s: driver link closed",
+					    b->facts.name);
+				bus_drop(b, len == 0 ? "closed" :
+				    "datagram larger than 4096 bytes");
+				break;
+			}
+			wire_walk_init(&w, broker.rb->buf[i], (size_t)len);
+			while ((r = wire_walk_next(&w, &e, &elen, &why)) > 0)
+				if (bus_envelope(b, e, elen) < 0)
+					break;
+			if (r < 0) {
+				snprintf(msg, sizeof(msg),
+				    "malformed batch: %s", why);
+				bus_drop(b, msg);
+			}
 		}
-		if (why[0] != '\0') {
-			wire_arena_reset(&broker.arena);
-			bus_drop(b, why);
+		if ((unsigned int)n < broker.rb->n)
 			break;
-		}
-		switch (env->body_case) {
-		case BUS__ENVELOPE__BODY_HELLO:
-			bus_hello(b, env->hello);
-			break;
-		case BUS__ENVELOPE__BODY_REQUEST:
-			bus_request(b, env->request);
-			break;
-		case BUS__ENVELOPE__BODY_CANCEL:
-			bus_cancel(b, env->cancel);
-			break;
-		case BUS__ENVELOPE__BODY_ATTENTION_RESULT:
-			bus_attention_result(b, env->attention_result);
-			break;
-		case BUS__ENVELOPE__BODY_HOST_RESET:
-			bus_host_reset(b);
-			break;
-		case BUS__ENVELOPE__BODY_STATS:
-			bus_stats(b, env->stats);
-			break;
-		case BUS__ENVELOPE__BODY_CONTROL_RESULT:
-			bus_control_result(b, env->control_result);
-			break;
-		case BUS__ENVELOPE__BODY_CAPABILITIES:
-			bus_capabilities(b, env->capabilities);
-			break;
-		default:
-			break;
-		}
-		wire_arena_reset(&broker.arena);
 	}
 	b->in_dispatch = false;
 	if (b->dead)
@@ -285,14 +335,14 @@ bus_hello(struct blink *b, const Bus__Hello *m)
 	b->welcomed = true;
 	w.version = BUS_VERSION;
 	w.deadline_ms = f->deadline_ms;
+	w.batches = true;
 	env.body_case = BUS__ENVELOPE__BODY_WELCOME;
 	env.welcome = &w;
 	log_info("bus %s: %s channel %u, deadline %u ms, responses up to %u "
 	    "bytes", f->name, b->driver, f->channel, f->deadline_ms,
 	    f->max_response);
-	if (wire_send_queued(&b->outq, b->fd, &env.base) == 0 &&
-	    b->outq.head != NULL)
-		event_add(b->ev_write, NULL);
+	b->out.batches = m->batches;
+	(void)bus_send(b, &env);
 	handler_broadcast_event(HND__EVENT_KIND__EVENT_BUS_UP, f->name);
 }
 
@@ -355,9 +405,8 @@ bus_send(struct blink *b, Bus__Envelope *env)
 {
 	int	r;
 
-	r = wire_send_queued(&b->outq, b->fd, &env->base);
-	if (r == 0 && b->outq.head != NULL)
-		event_add(b->ev_write, NULL);
+	if ((r = bout_put(&b->out, &env->base)) < 0 && r != -EMSGSIZE)
+		bus_out_fail(&b->out, r);
 	return r;
 }
 

@@ -32,6 +32,8 @@ static void	handler_unregister(struct hconn *h, const Hnd__Unregister *m);
 static void	handler_response(struct hconn *h, const Hnd__Response *m);
 static void	handler_send_msg(struct hconn *h, const Hnd__Send *m);
 static void	handler_free(struct hconn *h);
+static void	handler_out_fail(struct bout *o, int err);
+static void	handler_send_failed(struct hconn *h, int r);
 
 void
 handler_accept(int lfd, short ev, void *arg)
@@ -87,8 +89,19 @@ handler_accept(int lfd, short ev, void *arg)
 		free(h);
 		return;
 	}
+	bout_init(&h->out, fd, &h->outq, h->ev_write, handler_out_fail);
 	TAILQ_INSERT_TAIL(&broker.handlers, h, entry);
 	broker.nhandlers++;
+}
+
+/* A send at the end of a round failed. */
+static void
+handler_out_fail(struct bout *o, int err)
+{
+	struct hconn	*h = (struct hconn *)((char *)o -
+	    offsetof(struct hconn, out));
+
+	handler_send_failed(h, err);
 }
 
 static void
@@ -109,6 +122,7 @@ handler_free(struct hconn *h)
 		broker.default_handler = NULL;
 	TAILQ_REMOVE(&broker.handlers, h, entry);
 	broker.nhandlers--;
+	bout_release(&h->out);
 	event_free(h->ev_read);
 	event_free(h->ev_write);
 	wire_queue_deinit(&h->outq);
@@ -132,6 +146,14 @@ handler_drop(struct hconn *h, const char *why)
 	bye.reason = (char *)why;
 	env.body_case = HND__ENVELOPE__BODY_GOODBYE;
 	env.goodbye = &bye;
+	/* What waited for it goes first; its requests are answered 0xCE. */
+	if (h->out.pend != NULL) {
+		size_t		 len;
+		const uint8_t	*d = wire_batch_datagram(h->out.pend, &len);
+
+		(void)wire_send_raw(h->fd, d, len, NULL, 0);
+		bout_release(&h->out);
+	}
 	(void)wire_send(h->fd, &env.base, NULL, 0);
 	handler_free(h);
 }
@@ -147,18 +169,21 @@ handler_send(struct hconn *h, const ProtobufCMessage *m)
 
 	if (h->dead)
 		return -1;
-	r = wire_send_queued(&h->outq, h->fd, m);
-	if (r == 0) {
-		if (h->outq.head != NULL && !event_pending(h->ev_write,
-		    EV_WRITE, NULL))
-			event_add(h->ev_write, NULL);
+	if ((r = bout_put(&h->out, m)) == 0)
 		return 0;
-	}
 	if (r == -EMSGSIZE) {
 		log_warnx("handler %s[%d]: message too large, not sent",
 		    h->name, (int)h->pid);
 		return 0;
 	}
+	handler_send_failed(h, r);
+	return -1;
+}
+
+/* Sending to h failed with -err: it goes (its requests get 0xCE). */
+static void
+handler_send_failed(struct hconn *h, int r)
+{
 	if (r == -ENOBUFS)
 		log_warnx("handler %s[%d]: not reading, %zu messages queued",
 		    h->name, (int)h->pid, h->outq.count);
@@ -166,7 +191,6 @@ handler_send(struct hconn *h, const ProtobufCMessage *m)
 		log_warnx("handler %s[%d]: send: %s", h->name, (int)h->pid,
 		    strerror(-r));
 	handler_free(h);
-	return -1;
 }
 
 static void
@@ -216,103 +240,137 @@ handler_send_request(struct hconn *h, struct inflight *f,
 	env.body_case = HND__ENVELOPE__BODY_REQUEST;
 	env.request = &req;
 
-	r = wire_send_queued(&h->outq, h->fd, &env.base);
-	if (r == 0) {
-		if (h->outq.head != NULL && !event_pending(h->ev_write,
-		    EV_WRITE, NULL))
-			event_add(h->ev_write, NULL);
+	if ((r = bout_put(&h->out, &env.base)) == 0)
 		return;
-	}
 	/* The request is in h->targets: dropping h answers it 0xCE. */
 	log_warnx("handler %s[%d]: cannot take request: %s", h->name,
 	    (int)h->pid, r == -ENOBUFS ? "not reading" : strerror(-r));
 	handler_free(h);
 }
 
+/* One envelope from h: unpack, check, act. Returns -1 when h was dropped. */
+static int
+handler_envelope(struct hconn *h, const uint8_t *buf, size_t len)
+{
+	Hnd__Envelope	*env;
+	char		 why[256];
+
+	env = hnd__envelope__unpack(&broker.arena.alloc, len, buf);
+	if (env == NULL) {
+		wire_arena_reset(&broker.arena);
+		handler_drop(h, "message does not decode");
+		return -1;
+	}
+	if (validate_from_handler(env, why, sizeof(why)) == 0) {
+		if (!h->welcomed &&
+		    env->body_case != HND__ENVELOPE__BODY_HELLO)
+			snprintf(why, sizeof(why), "no hello first");
+		else if (h->welcomed &&
+		    env->body_case == HND__ENVELOPE__BODY_HELLO)
+			snprintf(why, sizeof(why), "second hello");
+		else
+			why[0] = '\0';
+	}
+	if (why[0] != '\0') {
+		wire_arena_reset(&broker.arena);
+		handler_drop(h, why);
+		return -1;
+	}
+	switch (env->body_case) {
+	case HND__ENVELOPE__BODY_HELLO:
+		handler_hello(h, env->hello);
+		break;
+	case HND__ENVELOPE__BODY_REGISTER:
+		handler_register(h, env->register_);
+		break;
+	case HND__ENVELOPE__BODY_UNREGISTER:
+		handler_unregister(h, env->unregister);
+		break;
+	case HND__ENVELOPE__BODY_RESPONSE:
+		handler_response(h, env->response);
+		break;
+	case HND__ENVELOPE__BODY_SEND:
+		handler_send_msg(h, env->send);
+		break;
+	case HND__ENVELOPE__BODY_ATTENTION:
+		bus_attention(h, env->attention->tag,
+		    env->attention->bus, env->attention->set);
+		break;
+	case HND__ENVELOPE__BODY_HOST_RESET:
+		bus_host_reset_from_handler(h, env->host_reset->bus);
+		break;
+	case HND__ENVELOPE__BODY_CONTROL:
+		bus_control(h, env->control->tag, env->control->bus,
+		    (int)env->control->op);
+		break;
+	default:
+		break;
+	}
+	wire_arena_reset(&broker.arena);
+	return h->dead ? -1 : 0;
+}
+
+/* A datagram from h: one envelope or a batch of them. */
+static void
+handler_datagram(struct hconn *h, const uint8_t *buf, size_t len)
+{
+	struct wire_walk	 w;
+	const uint8_t		*e;
+	const char		*why;
+	char			 msg[96];
+	size_t			 elen;
+	int			 r;
+
+	wire_walk_init(&w, buf, len);
+	while ((r = wire_walk_next(&w, &e, &elen, &why)) > 0)
+		if (handler_envelope(h, e, elen) < 0)
+			return;
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "malformed batch: %s", why);
+		handler_drop(h, msg);
+	}
+}
+
+/* Rounds of receives per wake-up before others get their turn. */
+#define HANDLER_READ_ROUNDS	4
+
 static void
 handler_dispatch(int fd, short ev, void *arg)
 {
 	struct hconn	*h = arg;
-	Hnd__Envelope	*env;
-	char		 why[256];
-	ssize_t		 n;
+	ssize_t		 len;
+	int		 i, n, round;
 
 	/* Callees may drop h: handler_free() then only marks it dead. */
 	h->in_dispatch = true;
-	while (!h->dead) {
-		n = wire_recv(fd, broker.rbuf, NULL, NULL);
+	for (round = 0; round < HANDLER_READ_ROUNDS && !h->dead; round++) {
+		n = wire_recv_many(fd, broker.rb);
 		if (n == -EAGAIN)
 			break;
-		if (n == 0) {
-			if (h->welcomed)
-				log_info("handler %s[%d]: disconnected",
-				    h->name, (int)h->pid);
-			handler_free(h);
-			break;
-		}
-		if (n == -EMSGSIZE) {
-			handler_drop(h, "datagram larger than 4096 bytes");
-			break;
-		}
 		if (n < 0) {
 			log_warnx("handler %s[%d]: receive: %s", h->name,
-			    (int)h->pid, strerror((int)-n));
+			    (int)h->pid, strerror(-n));
 			handler_free(h);
 			break;
 		}
-		env = hnd__envelope__unpack(&broker.arena.alloc, n,
-		    broker.rbuf);
-		if (env == NULL) {
-			wire_arena_reset(&broker.arena);
-			handler_drop(h, "message does not decode");
-			break;
-		}
-		if (validate_from_handler(env, why, sizeof(why)) == 0) {
-			if (!h->welcomed &&
-			    env->body_case != HND__ENVELOPE__BODY_HELLO)
-				snprintf(why, sizeof(why), "no hello first");
-			else if (h->welcomed &&
-			    env->body_case == HND__ENVELOPE__BODY_HELLO)
-				snprintf(why, sizeof(why), "second hello");
+		for (i = 0; i < n && !h->dead; i++) {
+			len = broker.rb->len[i];
+			if (len == 0) {
+				if (h->welcomed)
+					log_info("handler %s[%d]: "
+					    "disconnected", h->name,
+					    (int)h->pid);
+				handler_free(h);
+			} else if (len < 0)
+				handler_drop(h,
+				    "datagram larger than 4096 bytes");
 			else
-				why[0] = '\0';
+				handler_datagram(h, broker.rb->buf[i],
+				    (size_t)len);
 		}
-		if (why[0] != '\0') {
-			wire_arena_reset(&broker.arena);
-			handler_drop(h, why);
+		/* Fewer than asked for: the socket is empty. */
+		if ((unsigned int)n < broker.rb->n)
 			break;
-		}
-		switch (env->body_case) {
-		case HND__ENVELOPE__BODY_HELLO:
-			handler_hello(h, env->hello);
-			break;
-		case HND__ENVELOPE__BODY_REGISTER:
-			handler_register(h, env->register_);
-			break;
-		case HND__ENVELOPE__BODY_UNREGISTER:
-			handler_unregister(h, env->unregister);
-			break;
-		case HND__ENVELOPE__BODY_RESPONSE:
-			handler_response(h, env->response);
-			break;
-		case HND__ENVELOPE__BODY_SEND:
-			handler_send_msg(h, env->send);
-			break;
-		case HND__ENVELOPE__BODY_ATTENTION:
-			bus_attention(h, env->attention->tag,
-			    env->attention->bus, env->attention->set);
-			break;
-		case HND__ENVELOPE__BODY_HOST_RESET:
-			bus_host_reset_from_handler(h, env->host_reset->bus);
-			break;
-		case HND__ENVELOPE__BODY_CONTROL:
-			bus_control(h, env->control->tag, env->control->bus,
-			    (int)env->control->op);
-			break;
-		default:
-			break;
-		}
-		wire_arena_reset(&broker.arena);
 	}
 	h->in_dispatch = false;
 	if (h->dead)
@@ -366,7 +424,9 @@ handler_hello(struct hconn *h, const Hnd__Hello *m)
 		return;
 	}
 	h->welcomed = true;
+	h->out.batches = m->batches;
 	w.version = HANDLER_VERSION;
+	w.batches = true;
 	w.max_payload = broker.cfg.max_payload;
 	w.default_deadline_ms = broker.cfg.deadline_ms;
 	w.internal_channel = broker.cfg.internal_channel;

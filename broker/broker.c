@@ -43,6 +43,7 @@ static void	broker_deadline(int fd, short ev, void *arg);
 static void	broker_signal(int sig, short ev, void *arg);
 static void	broker_nofile_raise(void);
 static void	broker_nofile_check(void);
+static void	bout_pool_free(void);
 
 uint64_t
 broker_now_ns(void)
@@ -74,6 +75,7 @@ broker_main(int sup_fd)
 	wire_arena_init(&broker.arena, broker.arena_buf,
 	    sizeof(broker.arena_buf));
 	if ((broker.reg = registry_new()) == NULL ||
+	    (broker.rb = wire_rbufs_new(WIRE_RECV_MANY)) == NULL ||
 	    inflight_pool_init(&broker.pool) < 0 ||
 	    stats_init(&broker.stats) < 0)
 		fatalx("out of memory");
@@ -100,7 +102,14 @@ broker_main(int sup_fd)
 	if (wire_send(sup_fd, &env.base, NULL, 0) < 0)
 		fatal("supervisor link: hello");
 
-	event_base_dispatch(broker.base);
+	/* One round: wait, run every callback that is ready, then send
+	 * what the round produced for each peer as one datagram. */
+	while (!broker.quit) {
+		if (event_base_loop(broker.base, EVLOOP_ONCE) != 0)
+			break;
+		broker_flush();
+	}
+	broker_flush();
 
 	/* Shutdown: answer nothing more, free everything (valgrind). */
 	handler_close_all();
@@ -123,16 +132,158 @@ broker_main(int sup_fd)
 	inflight_pool_deinit(&broker.pool);
 	stats_deinit(&broker.stats);
 	wire_arena_deinit(&broker.arena);
+	bout_pool_free();
+	free(broker.rb);
 	close(sup_fd);
 	log_info("stopped");
 	return 0;
+}
+
+/* ---- output to handlers and drivers ---- */
+
+#define BOUT_POOL_KEEP	64
+
+static TAILQ_HEAD(, bout) bout_dirty = TAILQ_HEAD_INITIALIZER(bout_dirty);
+static struct wire_batch *bout_pool;
+static size_t bout_pooled;
+
+void
+bout_init(struct bout *o, int fd, struct wire_queue *q,
+    struct event *ev_write, void (*fail)(struct bout *, int))
+{
+	memset(o, 0, sizeof(*o));
+	o->fd = fd;
+	o->q = q;
+	o->ev_write = ev_write;
+	o->fail = fail;
+}
+
+static void
+bout_pool_put(struct wire_batch *b)
+{
+	if (bout_pooled >= BOUT_POOL_KEEP) {
+		free(b);
+		return;
+	}
+	b->next = bout_pool;
+	bout_pool = b;
+	bout_pooled++;
+}
+
+static void
+bout_pool_free(void)
+{
+	struct wire_batch	*b;
+
+	while ((b = bout_pool) != NULL) {
+		bout_pool = b->next;
+		free(b);
+	}
+	bout_pooled = 0;
+}
+
+/* Send one packed datagram, or queue it behind what is already queued. */
+static int
+bout_send(struct bout *o, const uint8_t *buf, size_t len)
+{
+	int	r;
+
+	if (o->q->head == NULL) {
+		r = wire_send_raw(o->fd, buf, len, NULL, 0);
+		if (r != -EAGAIN)
+			return r;
+	}
+	if ((r = wire_queue_push(o->q, buf, len)) < 0)
+		return r;
+	if (!event_pending(o->ev_write, EV_WRITE, NULL))
+		event_add(o->ev_write, NULL);
+	return 0;
+}
+
+static int
+bout_send_batch(struct bout *o)
+{
+	const uint8_t	*d;
+	size_t		 len;
+
+	d = wire_batch_datagram(o->pend, &len);
+	return bout_send(o, d, len);
+}
+
+/*
+ * Send m to the peer, now or when this round ends. Returns 0, or -errno
+ * (-EMSGSIZE: m is too big; others: the peer must be dropped).
+ */
+int
+bout_put(struct bout *o, const ProtobufCMessage *m)
+{
+	uint8_t	buf[WIRE_MSG_MAX];
+	size_t	len;
+	int	r;
+
+	if ((len = wire_pack(m, buf)) == 0)
+		return -EMSGSIZE;
+	if (!o->batches)
+		return bout_send(o, buf, len);
+	if (o->pend == NULL) {
+		if ((o->pend = bout_pool) != NULL) {
+			bout_pool = o->pend->next;
+			bout_pooled--;
+		} else if ((o->pend = malloc(sizeof(*o->pend))) == NULL)
+			return -ENOMEM;
+		wire_batch_reset(o->pend);
+		TAILQ_INSERT_TAIL(&bout_dirty, o, dirty);
+	}
+	if (wire_batch_add(o->pend, buf, len) == 0)
+		return 0;
+	/* Full: what is in it goes now, m starts the next one. */
+	if ((r = bout_send_batch(o)) < 0)
+		return r;
+	wire_batch_reset(o->pend);
+	(void)wire_batch_add(o->pend, buf, len);
+	return 0;
+}
+
+/* The peer goes: forget what waits for it. */
+void
+bout_release(struct bout *o)
+{
+	if (o->pend == NULL)
+		return;
+	TAILQ_REMOVE(&bout_dirty, o, dirty);
+	bout_pool_put(o->pend);
+	o->pend = NULL;
+}
+
+/* End of a round: every peer gets what collected for it. */
+void
+broker_flush(void)
+{
+	struct bout	*o;
+	int		 r;
+
+	while ((o = TAILQ_FIRST(&bout_dirty)) != NULL) {
+		TAILQ_REMOVE(&bout_dirty, o, dirty);
+		r = bout_send_batch(o);
+		bout_pool_put(o->pend);
+		o->pend = NULL;
+		if (r < 0)
+			o->fail(o, r);
+	}
+}
+
+void
+broker_stop(void)
+{
+	broker.quit = true;
+	event_base_loopbreak(broker.base);
 }
 
 static void
 broker_signal(int sig, short ev, void *arg)
 {
 	log_info("signal %d: stopping", sig);
-	event_base_loopbreak(broker.base);
+	broker_stop();
 }
 
 static void
@@ -153,7 +304,7 @@ broker_dispatch_sup(int fd, short ev, void *arg)
 			/* Without a supervisor nobody restarts anything. */
 			log_warnx("supervisor link %s: exiting",
 			    n == 0 ? "closed" : strerror((int)-n));
-			event_base_loopbreak(broker.base);
+			broker_stop();
 			return;
 		}
 		env = sup__envelope__unpack(NULL, n, broker.rbuf);
@@ -165,7 +316,7 @@ broker_dispatch_sup(int fd, short ev, void *arg)
 				close(fds[i]);
 			if (env != NULL)
 				sup__envelope__free_unpacked(env, NULL);
-			event_base_loopbreak(broker.base);
+			broker_stop();
 			return;
 		}
 		switch (env->body_case) {

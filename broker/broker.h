@@ -40,12 +40,31 @@ struct bus_facts {
 	uint16_t	max_outstanding;
 };
 
+/*
+ * Output to a handler or a driver. Peers that take batches (they say so in
+ * their hello) get what one round of the event loop produced for them in
+ * one datagram: envelopes collect in a pooled wire_batch and broker_flush()
+ * sends them when the round ends. Others get each envelope at once. The
+ * queue behind both holds datagrams a full socket refused.
+ */
+struct bout {
+	TAILQ_ENTRY(bout)	 dirty;		/* listed while pend != NULL */
+	int			 fd;
+	struct wire_queue	*q;
+	struct event		*ev_write;	/* armed while q holds any */
+	struct wire_batch	*pend;
+	bool			 batches;
+	/* A deferred send failed (-errno): drop the peer. */
+	void			(*fail)(struct bout *, int);
+};
+
 struct hconn {
 	TAILQ_ENTRY(hconn)	 entry;
 	int			 fd;
 	struct event		*ev_read;
 	struct event		*ev_write;
 	struct wire_queue	 outq;
+	struct bout		 out;
 	char			 name[CONFIG_NAME_MAX];
 	pid_t			 pid;
 	uid_t			 uid;
@@ -107,6 +126,7 @@ struct blink {
 	struct event		*ev_read;
 	struct event		*ev_write;
 	struct wire_queue	 outq;
+	struct bout		 out;
 	bool			 welcomed;
 	bool			 in_dispatch;
 	bool			 dead;		/* freed when dispatch ends */
@@ -174,12 +194,20 @@ struct broker {
 	struct wire_arena	 arena;
 	uint8_t			 arena_buf[BROKER_ARENA_SIZE];
 	uint8_t			 rbuf[WIRE_MSG_MAX + 1];
+	struct wire_rbufs	*rb;		/* handlers' and drivers' */
+	bool			 quit;
 };
 
 extern struct broker broker;
 
 /* broker.c */
 uint64_t broker_now_ns(void);
+void	bout_init(struct bout *o, int fd, struct wire_queue *q,
+	    struct event *ev_write, void (*fail)(struct bout *, int));
+int	bout_put(struct bout *o, const ProtobufCMessage *m);
+void	bout_release(struct bout *o);
+void	broker_flush(void);
+void	broker_stop(void);
 void	broker_timer_update(void);
 void	broker_accept_failed(struct event *listener, const char *what);
 int	broker_main(int sup_fd);

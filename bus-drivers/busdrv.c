@@ -75,6 +75,9 @@ static struct busdrv_state {
 	size_t				 out_count;
 	size_t				 out_max;
 	struct wire_queue		 linkq;
+	bool				 batches;	/* the broker takes them */
+	struct wire_batch		 lbatch;	/* to the broker, this round */
+	struct wire_rbufs		*rb;
 	Bus__Stats			 stats;
 	bool				 stats_dirty;
 	uint64_t			 stats_at;
@@ -83,7 +86,6 @@ static struct busdrv_state {
 	uint64_t			 log_quiet[BR_N];
 	struct wire_arena		 arena;	/* broker messages */
 	uint8_t				 arena_buf[8192];
-	uint8_t				 rbuf[WIRE_MSG_MAX + 1];
 	uint8_t				 frame[BUSDRV_FRAME_MAX + 16];
 } bd;
 
@@ -133,11 +135,47 @@ busdrv_complain(enum busdrv_reason r, const char *detail)
 	bd.log_quiet[r] = 0;
 }
 
+/* Send the round's batch to the broker (or queue it behind a full link). */
+static void
+busdrv_link_flush(void)
+{
+	const uint8_t	*d;
+	size_t		 len;
+	int		 r = -EAGAIN;
+
+	if (bd.lbatch.count == 0)
+		return;
+	d = wire_batch_datagram(&bd.lbatch, &len);
+	if (bd.linkq.head == NULL)
+		r = wire_send_raw(bd.link, d, len, NULL, 0);
+	if (r == -EAGAIN)
+		r = wire_queue_push(&bd.linkq, d, len);
+	wire_batch_reset(&bd.lbatch);
+	if (r == -ENOBUFS)
+		log_warnx("bus %s: broker not reading; messages dropped",
+		    bd.name);
+	else if (r < 0)
+		fatalx("bus %s: broker link: %s", bd.name, strerror(-r));
+}
+
+/* To the broker: at once, or with the rest of this round once it takes
+ * batches (busdrv_link_flush() before the driver waits again). */
 static void
 busdrv_link_send(Bus__Envelope *env)
 {
+	uint8_t	buf[WIRE_MSG_MAX];
+	size_t	len;
 	int	r;
 
+	if (bd.batches) {
+		if ((len = wire_pack(&env->base, buf)) == 0)
+			fatalx("bus %s: message too large", bd.name);
+		if (wire_batch_add(&bd.lbatch, buf, len) == 0)
+			return;
+		busdrv_link_flush();
+		(void)wire_batch_add(&bd.lbatch, buf, len);
+		return;
+	}
 	r = wire_send_queued(&bd.linkq, bd.link, &env->base);
 	if (r == -ENOBUFS)
 		log_warnx("bus %s: broker not reading; message dropped",
@@ -549,7 +587,9 @@ busdrv_peer_up(uint32_t controls)
 	bd.controls = controls & bd.m->controls;
 	log_info("bus %s: host connected, controls 0x%02x", bd.name,
 	    bd.controls);
-	busdrv_capabilities();
+	busdrv_capabilities();	/* Hooks run inside a stream medium's wait, which may not return
+	 * soon: what they tell the broker goes now. */
+	busdrv_link_flush();
 }
 
 void
@@ -571,7 +611,7 @@ busdrv_peer_down(void)
 	bd.connected = false;
 	bd.controls = 0;
 	log_info("bus %s: host disconnected", bd.name);
-	busdrv_capabilities();
+	busdrv_capabilities();	busdrv_link_flush();
 }
 
 const char *
@@ -598,54 +638,80 @@ busdrv_host_reset_seen(void)
 	busdrv_host_reset();
 	env.body_case = BUS__ENVELOPE__BODY_HOST_RESET;
 	env.host_reset = &hr;
-	busdrv_link_send(&env);
+	busdrv_link_send(&env);	busdrv_link_flush();
+}
+
+static void
+busdrv_link_envelope(const uint8_t *buf, size_t len)
+{
+	Bus__Envelope	*env;
+
+	env = bus__envelope__unpack(&bd.arena.alloc, len, buf);
+	if (env == NULL)
+		fatalx("bus %s: broker sent garbage", bd.name);
+	switch (env->body_case) {
+	case BUS__ENVELOPE__BODY_WELCOME:
+		bd.welcomed = true;
+		bd.batches = env->welcome->batches;
+		bd.deadline_ms = env->welcome->deadline_ms;
+		log_info("bus %s: broker deadline %u ms", bd.name,
+		    bd.deadline_ms);
+		break;
+	case BUS__ENVELOPE__BODY_RESPONSE:
+		busdrv_response(env->response);
+		break;
+	case BUS__ENVELOPE__BODY_ATTENTION:
+		busdrv_attention(env->attention);
+		break;
+	case BUS__ENVELOPE__BODY_HOST_RESET:
+		busdrv_host_reset();
+		break;
+	case BUS__ENVELOPE__BODY_CONTROL:
+		busdrv_control(env->control);
+		break;
+	default:
+		fatalx("bus %s: broker sent message %d", bd.name,
+		    (int)env->body_case);
+	}
+	wire_arena_reset(&bd.arena);
 }
 
 static void
 busdrv_dispatch_link(void)
 {
-	Bus__Envelope	*env;
-	ssize_t		 n;
+	struct wire_walk	 w;
+	const uint8_t		*e;
+	const char		*why;
+	size_t			 elen;
+	ssize_t			 len;
+	int			 i, n, r;
 
 	for (;;) {
-		n = wire_recv(bd.link, bd.rbuf, NULL, NULL);
+		n = wire_recv_many(bd.link, bd.rb);
 		if (n == -EAGAIN)
 			return;
-		if (n == 0) {
-			log_info("bus %s: broker link closed", bd.name);
-			exit(0);
-		}
 		if (n < 0)
 			fatalx("bus %s: broker link: %s", bd.name,
-			    strerror((int)-n));
-		env = bus__envelope__unpack(&bd.arena.alloc, (size_t)n,
-		    bd.rbuf);
-		if (env == NULL)
-			fatalx("bus %s: broker sent garbage", bd.name);
-		switch (env->body_case) {
-		case BUS__ENVELOPE__BODY_WELCOME:
-			bd.welcomed = true;
-			bd.deadline_ms = env->welcome->deadline_ms;
-			log_info("bus %s: broker deadline %u ms", bd.name,
-			    bd.deadline_ms);
-			break;
-		case BUS__ENVELOPE__BODY_RESPONSE:
-			busdrv_response(env->response);
-			break;
-		case BUS__ENVELOPE__BODY_ATTENTION:
-			busdrv_attention(env->attention);
-			break;
-		case BUS__ENVELOPE__BODY_HOST_RESET:
-			busdrv_host_reset();
-			break;
-		case BUS__ENVELOPE__BODY_CONTROL:
-			busdrv_control(env->control);
-			break;
-		default:
-			fatalx("bus %s: broker sent message %d", bd.name,
-			    (int)env->body_case);
+			    strerror(-n));
+		for (i = 0; i < n; i++) {
+			if ((len = bd.rb->len[i]) == 0) {
+				log_info("bus %s: broker link closed",
+				    bd.name);
+				exit(0);
+			}
+			if (len < 0)
+				fatalx("bus %s: broker link: %s", bd.name,
+				    strerror((int)-len));
+			wire_walk_init(&w, bd.rb->buf[i], (size_t)len);
+			while ((r = wire_walk_next(&w, &e, &elen, &why)) > 0)
+				busdrv_link_envelope(e, elen);
+			if (r < 0)
+				fatalx("bus %s: broker sent a malformed batch: "
+				    "%s", bd.name, why);
 		}
-		wire_arena_reset(&bd.arena);
+		/* Fewer than asked for: the link is empty. */
+		if ((unsigned int)n < bd.rb->n)
+			return;
 	}
 }
 
@@ -707,6 +773,7 @@ busdrv_hello(void)
 	h.device = bd.device;
 	h.can_set_attention = bd.m->can_set_attention;
 	h.can_clear_attention = bd.m->can_clear_attention;
+	h.batches = true;
 	env.body_case = BUS__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
 	if (wire_send(bd.link, &env.base, NULL, 0) < 0)
@@ -814,6 +881,8 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 	if (bd.pend == NULL || bd.outq == NULL)
 		fatalx("out of memory");
 	wire_queue_init(&bd.linkq, BUSDRV_LINKQ_LIMIT);
+	if ((bd.rb = wire_rbufs_new(WIRE_RECV_MANY)) == NULL)
+		fatalx("out of memory");
 	wire_arena_init(&bd.arena, bd.arena_buf, sizeof(bd.arena_buf));
 	busdrv_hello();
 	if (!m->stream) {
@@ -826,6 +895,9 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 	    bd.device[0] ? bd.device : "inherited fd", bd.channel);
 
 	for (;;) {
+		/* What this round produced for the broker goes in one
+		 * datagram before the driver waits again. */
+		busdrv_link_flush();
 		/* Until the broker welcomes us, host requests wait in the
 		 * device rather than being answered busy (a restart). */
 		want = bd.welcomed ? POLLIN : 0;

@@ -181,7 +181,10 @@ struct ipmic {
 	void			*event_arg;
 	ipmic_bus_event_fn	*bus_fn;
 	void			*bus_arg;
-	uint8_t			 rbuf[WIRE_MSG_MAX + 1];
+	struct wire_rbufs	*rb;		/* the outermost read's */
+	int			 reading;	/* ipmic_read() depth */
+	int			 batches;	/* the broker takes them */
+	struct wire_batch	 batch;		/* while reading: to send */
 	uint8_t			 arena_buf[IPMIC_ARENA_SIZE];
 };
 
@@ -192,6 +195,7 @@ static void	ipmic_conn_drop(struct ipmic *, int, const char *);
 static int	ipmic_conn_start(struct ipmic *);
 static void	ipmic_timer_arm(struct ipmic *);
 static int	ipmic_send_env(struct ipmic *, Hnd__Envelope *);
+static int	ipmic_flush(struct ipmic *);
 
 /* ---- small helpers ---- */
 
@@ -474,6 +478,9 @@ ipmic_block(struct ipmic *c, int (*done)(struct ipmic *, void *), void *arg,
 	int64_t			left;
 	int			r = 0, ms;
 
+	/* Called from a callback inside a read, what we wait on may still
+	 * sit in the batch. */
+	(void)ipmic_flush(c);
 	w.deadline = timeout_ms < 0 ? -1 :
 	    ipmic_now() + (int64_t)timeout_ms * 1000000;
 	w.next = c->waits;
@@ -545,6 +552,8 @@ ipmic_sock_close(struct ipmic *c)
 	wire_queue_deinit(&c->outq);
 	wire_queue_init(&c->outq, IPMIC_QUEUE_LIMIT);
 	c->pollout = 0;
+	c->batches = 0;
+	wire_batch_reset(&c->batch);
 }
 
 /* Watch for EPOLLOUT exactly while the output queue holds something. */
@@ -565,18 +574,63 @@ ipmic_pollout(struct ipmic *c)
 		c->pollout = want;
 }
 
+/* Send a packed datagram now, or queue it behind what waits. */
 static int
-ipmic_send_env(struct ipmic *c, Hnd__Envelope *env)
+ipmic_send_raw(struct ipmic *c, const uint8_t *buf, size_t len)
 {
-	int	r;
+	int	r = -EAGAIN;
 
-	if (c->sock < 0)
-		return -ENOTCONN;
-	r = wire_send_queued(&c->outq, c->sock, &env->base);
+	if (c->outq.head == NULL)
+		r = wire_send_raw(c->sock, buf, len, NULL, 0);
+	if (r == -EAGAIN)
+		r = wire_queue_push(&c->outq, buf, len);
 	ipmic_pollout(c);
 	if (r == -EPIPE || r == -ECONNRESET)
 		r = -ENOTCONN;
 	return r;
+}
+
+/* Send what the callbacks of this read produced, as one datagram. */
+static int
+ipmic_flush(struct ipmic *c)
+{
+	const uint8_t	*d;
+	size_t		 len;
+	int		 r;
+
+	if (c->batch.count == 0)
+		return 0;
+	d = wire_batch_datagram(&c->batch, &len);
+	r = c->sock >= 0 ? ipmic_send_raw(c, d, len) : -ENOTCONN;
+	wire_batch_reset(&c->batch);
+	if (r < 0 && r != -ENOTCONN)
+		ipmic_log(c, IPMIC_LOG_WARN, "send: %s", strerror(-r));
+	return r;
+}
+
+/*
+ * Inside a read (answers from callbacks, mostly) envelopes collect and go
+ * out together when the read ends; otherwise each goes at once.
+ */
+static int
+ipmic_send_env(struct ipmic *c, Hnd__Envelope *env)
+{
+	uint8_t	buf[WIRE_MSG_MAX];
+	size_t	len;
+	int	r;
+
+	if (c->sock < 0)
+		return -ENOTCONN;
+	if ((len = wire_pack(&env->base, buf)) == 0)
+		return -EMSGSIZE;
+	if (!c->batches || c->reading == 0)
+		return ipmic_send_raw(c, buf, len);
+	if (wire_batch_add(&c->batch, buf, len) == 0)
+		return 0;
+	if ((r = ipmic_flush(c)) < 0)
+		return r;
+	(void)wire_batch_add(&c->batch, buf, len);
+	return 0;
 }
 
 /* One connect attempt; on success Hello is on its way. */
@@ -617,6 +671,7 @@ ipmic_conn_start(struct ipmic *c)
 	c->state = IPMIC_HELLO;
 	hello.version = IPMIC_VERSION;
 	hello.name = c->name;
+	hello.batches = 1;
 	env.body_case = HND__ENVELOPE__BODY_HELLO;
 	env.hello = &hello;
 	if ((r = ipmic_send_env(c, &env)) < 0) {
@@ -784,6 +839,7 @@ ipmic_on_welcome(struct ipmic *c, const Hnd__Welcome *m, int *fatal)
 		return "protocol version mismatch";
 	}
 	c->state = IPMIC_UP;
+	c->batches = m->batches;
 	c->backoff_ms = IPMIC_BACKOFF_MIN_MS;
 	c->max_payload = m->max_payload;
 	if (c->max_payload == 0 || c->max_payload > IPMIC_PAYLOAD_DEFAULT)
@@ -1176,30 +1232,79 @@ ipmic_handle(struct ipmic *c, const uint8_t *buf, size_t len)
 	}
 }
 
-/* Drain the socket until EAGAIN (or until the connection goes). */
+/* A datagram from the broker: one envelope or a batch of them. */
 static void
+ipmic_datagram(struct ipmic *c, const uint8_t *buf, size_t len)
+{
+	struct wire_walk	 w;
+	const uint8_t		*e;
+	const char		*why;
+	char			 msg[96];
+	size_t			 elen;
+	int			 r, sock = c->sock;
+
+	wire_walk_init(&w, buf, len);
+	while ((r = wire_walk_next(&w, &e, &elen, &why)) > 0) {
+		ipmic_handle(c, e, elen);
+		if (c->sock != sock)
+			return;		/* dropped, or reconnected meanwhile */
+	}
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "malformed batch: %s", why);
+		ipmic_log(c, IPMIC_LOG_ERR, "garbage from broker: %s", msg);
+		ipmic_conn_drop(c, -EPROTO, msg);
+	}
+}
+
+/*
+ * Drain the socket (or until the connection goes); answers the callbacks
+ * give meanwhile go out together at the end. A callback that blocks (a
+ * nested ipmic_call()) reads with buffers of its own. Returns the number
+ * of datagrams handled.
+ */
+static int
 ipmic_read(struct ipmic *c)
 {
-	ssize_t	n;
-	char	why[128];
+	struct wire_rbufs	*rb = c->rb;
+	ssize_t			 len;
+	char			 why[128];
+	int			 i, n, got = 0, sock = c->sock;
 
-	while (c->sock >= 0) {
-		n = wire_recv(c->sock, c->rbuf, NULL, NULL);
-		if (n == -EAGAIN || n == -EWOULDBLOCK)
-			return;
-		if (n == 0) {
-			ipmic_conn_drop(c, 0, "broker closed the connection");
-			return;
-		}
-		if (n < 0) {
-			snprintf(why, sizeof(why), "receive: %s",
-			    n == -EMSGSIZE ? "datagram too long" :
-			    strerror((int)-n));
-			ipmic_conn_drop(c, n == -EMSGSIZE ? -EPROTO : 0, why);
-			return;
-		}
-		ipmic_handle(c, c->rbuf, (size_t)n);
+	if (c->reading > 0 && (rb = wire_rbufs_new(2)) == NULL) {
+		ipmic_log(c, IPMIC_LOG_ERR, "out of memory");
+		return 0;
 	}
+	c->reading++;
+	while (c->sock >= 0 && c->sock == sock) {
+		n = wire_recv_many(c->sock, rb);
+		if (n < 0) {
+			if (n != -EAGAIN && n != -EWOULDBLOCK) {
+				snprintf(why, sizeof(why), "receive: %s",
+				    strerror(-n));
+				ipmic_conn_drop(c, 0, why);
+			}
+			break;
+		}
+		for (i = 0; i < n && c->sock == sock; i++) {
+			got++;
+			if ((len = rb->len[i]) == 0)
+				ipmic_conn_drop(c, 0,
+				    "broker closed the connection");
+			else if (len < 0)
+				ipmic_conn_drop(c, -EPROTO,
+				    "receive: datagram too long");
+			else
+				ipmic_datagram(c, rb->buf[i], (size_t)len);
+		}
+		/* Fewer than asked for: the socket is empty. */
+		if ((unsigned int)n < rb->n)
+			break;
+	}
+	if (--c->reading == 0 || rb != c->rb)
+		(void)ipmic_flush(c);
+	if (rb != c->rb)
+		free(rb);
+	return got;
 }
 
 static void
@@ -1253,6 +1358,11 @@ ipmic_new(const char *name)
 	TAILQ_INIT(&c->cache);
 	wire_queue_init(&c->outq, IPMIC_QUEUE_LIMIT);
 	wire_arena_init(&c->arena, c->arena_buf, sizeof(c->arena_buf));
+	if ((c->rb = wire_rbufs_new(2)) == NULL) {
+		free(c->rhash);
+		free(c);
+		return NULL;
+	}
 	if ((c->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		goto fail;
 	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -1312,6 +1422,7 @@ ipmic_free(struct ipmic *c)
 		free(req);
 	}
 	wire_arena_deinit(&c->arena);
+	free(c->rb);
 	if (c->tfd >= 0)
 		close(c->tfd);
 	if (c->efd >= 0)
@@ -1532,6 +1643,13 @@ ipmic_dispatch(struct ipmic *c)
 	struct epoll_event	ev[4];
 	int			i, n, sock = 0, timer = 0, out = 0;
 
+	/*
+	 * The socket is what is ready nearly every time: read it without
+	 * asking epoll first. Only when it had nothing (a timer, a stop, room
+	 * to write, or a hang-up) does epoll say what woke us.
+	 */
+	if (c->sock >= 0 && c->outq.count == 0 && ipmic_read(c) > 0)
+		return 0;
 	if ((n = epoll_wait(c->epfd, ev, 4, 0)) < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (i = 0; i < n; i++) {

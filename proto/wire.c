@@ -300,3 +300,182 @@ wire_set_nonblock(int fd)
 		return -errno;
 	return 0;
 }
+
+struct wire_rbufs *
+wire_rbufs_new(unsigned int n)
+{
+	struct wire_rbufs	*rb;
+
+	if (n < 2)
+		n = 2;
+	if (n > WIRE_RECV_MANY)
+		n = WIRE_RECV_MANY;
+	if ((rb = malloc(sizeof(*rb) + n * sizeof(rb->buf[0]))) == NULL)
+		return NULL;
+	rb->n = n;
+	return rb;
+}
+
+int
+wire_recv_many(int fd, struct wire_rbufs *rb)
+{
+	struct mmsghdr	mm[WIRE_RECV_MANY];
+	struct iovec	iov[WIRE_RECV_MANY];
+	unsigned int	i, max = rb->n;
+	int		n;
+
+	memset(mm, 0, sizeof(mm[0]) * max);
+	for (i = 0; i < max; i++) {
+		iov[i].iov_base = rb->buf[i];
+		iov[i].iov_len = WIRE_MSG_MAX + 1;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	do {
+		n = recvmmsg(fd, mm, max, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < (unsigned int)n; i++) {
+		if ((mm[i].msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+		    mm[i].msg_len > WIRE_MSG_MAX)
+			rb->len[i] = -EMSGSIZE;
+		else
+			rb->len[i] = (ssize_t)mm[i].msg_len;
+	}
+	return n;
+}
+
+static size_t
+wire_varint_len(size_t v)
+{
+	return v < 0x80 ? 1 : 2;	/* every length here is < 16384 */
+}
+
+static uint8_t *
+wire_varint_put(uint8_t *p, size_t v)
+{
+	if (v < 0x80) {
+		*p++ = (uint8_t)v;
+		return p;
+	}
+	*p++ = (uint8_t)(v | 0x80);
+	*p++ = (uint8_t)(v >> 7);
+	return p;
+}
+
+int
+wire_batch_add(struct wire_batch *b, const uint8_t *env, size_t len)
+{
+	size_t	need = 1 + wire_varint_len(len) + len;
+	uint8_t	*p;
+
+	if (b->count > 0 && (b->count >= WIRE_BATCH_MAX ||
+	    WIRE_BATCH_HDR + b->len + need > WIRE_MSG_MAX))
+		return 1;
+	p = b->buf + WIRE_BATCH_HDR + b->len;
+	*p++ = 0x0a;		/* Batch.envelope: field 1, bytes */
+	p = wire_varint_put(p, len);
+	memcpy(p, env, len);
+	if (b->count == 0)
+		b->first_len = len;
+	b->len += need;
+	b->count++;
+	return 0;
+}
+
+const uint8_t *
+wire_batch_datagram(struct wire_batch *b, size_t *len)
+{
+	uint8_t	*start;
+
+	if (b->count == 1) {
+		*len = b->first_len;
+		return b->buf + WIRE_BATCH_HDR + 1 +
+		    wire_varint_len(b->first_len);
+	}
+	start = b->buf + WIRE_BATCH_HDR - 1 - wire_varint_len(b->len);
+	start[0] = WIRE_BATCH_KEY;
+	(void)wire_varint_put(start + 1, b->len);
+	*len = b->len + (size_t)(b->buf + WIRE_BATCH_HDR - start);
+	return start;
+}
+
+/* A length varint of at most 4 bytes that fits before end. */
+static int
+wire_varint_get(const uint8_t **pp, const uint8_t *end, size_t *v)
+{
+	const uint8_t	*p = *pp;
+	size_t		 x = 0;
+	int		 shift;
+
+	for (shift = 0; shift < 28; shift += 7) {
+		if (p == end)
+			return -1;
+		x |= (size_t)(*p & 0x7f) << shift;
+		if ((*p++ & 0x80) == 0) {
+			*pp = p;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+wire_walk_init(struct wire_walk *w, const uint8_t *buf, size_t len)
+{
+	w->p = buf;
+	w->end = buf + len;
+	w->state = 0;
+}
+
+int
+wire_walk_next(struct wire_walk *w, const uint8_t **env, size_t *len,
+    const char **why)
+{
+	size_t	n;
+
+	if (w->state == 0) {
+		if (w->p == w->end || w->p[0] != WIRE_BATCH_KEY) {
+			/* A lone envelope: protobuf-c judges it. */
+			*env = w->p;
+			*len = (size_t)(w->end - w->p);
+			w->state = 2;
+			return 1;
+		}
+		w->p++;
+		if (wire_varint_get(&w->p, w->end, &n) < 0 ||
+		    n != (size_t)(w->end - w->p)) {
+			*why = "batch length does not match the datagram";
+			goto bad;
+		}
+		if (n == 0) {
+			*why = "empty batch";
+			goto bad;
+		}
+		w->state = 1;
+	}
+	if (w->state == 2 || w->p == w->end)
+		return 0;
+	if (*w->p++ != 0x0a) {
+		*why = "batch holds something other than envelopes";
+		goto bad;
+	}
+	if (wire_varint_get(&w->p, w->end, &n) < 0 ||
+	    n > (size_t)(w->end - w->p)) {
+		*why = "batch element runs past the datagram";
+		goto bad;
+	}
+	if (n > 0 && w->p[0] == WIRE_BATCH_KEY) {
+		*why = "batch inside a batch";
+		goto bad;
+	}
+	*env = w->p;
+	*len = n;
+	w->p += n;
+	return 1;
+bad:
+	w->state = 2;
+	return -1;
+}

@@ -83,4 +83,72 @@ int	wire_send_queued(struct wire_queue *q, int fd,
 
 int	wire_set_nonblock(int fd);
 
+/*
+ * Several datagrams per receive: one recvmmsg() takes what is waiting (up
+ * to WIRE_RECV_MANY), and a count below that means the socket is drained,
+ * so no second call is needed to find EAGAIN. No fds. Returns the count,
+ * or -errno (-EAGAIN: nothing waiting). len[i] is 0 when the peer is gone
+ * (nothing after it is valid) and -EMSGSIZE for a datagram cut short.
+ */
+#define WIRE_RECV_MANY	8
+struct wire_rbufs {
+	unsigned int	n;		/* buffers allocated */
+	ssize_t		len[WIRE_RECV_MANY];
+	uint8_t		buf[][WIRE_MSG_MAX + 1];
+};
+/* n buffers (2..WIRE_RECV_MANY; 2 is enough to know the socket drained). */
+struct wire_rbufs *wire_rbufs_new(unsigned int n);
+int	wire_recv_many(int fd, struct wire_rbufs *rb);
+
+/*
+ * Batches: one datagram carrying several envelopes, so one send, one
+ * receive and one wake-up serve what a busy moment produced. On the wire a
+ * batch is an envelope whose body is field WIRE_BATCH_FIELD, a message
+ * Batch { repeated bytes envelope = 1; } (the same in every protocol that
+ * has one), written as the datagram's only field:
+ *
+ *	0x7a len(varint)  { 0x0a len(varint) envelope-bytes }...
+ *
+ * Each element is a packed envelope that is not itself a batch. A batch of
+ * one is sent as the bare envelope, so a quiet link looks as before.
+ */
+#define WIRE_BATCH_FIELD	15
+#define WIRE_BATCH_KEY		((WIRE_BATCH_FIELD << 3) | 2)
+#define WIRE_BATCH_MAX		64	/* elements a sender puts in one */
+#define WIRE_BATCH_HDR		3	/* key + 2-byte length */
+
+struct wire_batch {
+	struct wire_batch	*next;		/* for its owner's lists */
+	size_t			 len;		/* element bytes in buf */
+	size_t			 count;
+	size_t			 first_len;	/* the first envelope's */
+	uint8_t			 buf[WIRE_BATCH_HDR + 3 + WIRE_MSG_MAX];
+};
+
+static inline void
+wire_batch_reset(struct wire_batch *b)
+{
+	b->len = b->count = b->first_len = 0;
+}
+/* Append one packed envelope (at most WIRE_MSG_MAX bytes). Returns 0, or
+ * 1 when it does not fit: send the batch, reset it, and add again. */
+int	wire_batch_add(struct wire_batch *b, const uint8_t *env, size_t len);
+/* The datagram to send: the one envelope as it is, or the batch. */
+const uint8_t *wire_batch_datagram(struct wire_batch *b, size_t *len);
+
+/*
+ * Walk a received datagram: each call yields the next envelope (the whole
+ * datagram when it is not a batch). Returns 1 with *env and *len set, 0 at
+ * the end, -1 when the batch is malformed (*why says how; what came before
+ * stays handled). An empty batch and a batch inside a batch are malformed.
+ */
+struct wire_walk {
+	const uint8_t	*p;
+	const uint8_t	*end;
+	int		 state;		/* 0 first, 1 in a batch, 2 done */
+};
+void	wire_walk_init(struct wire_walk *w, const uint8_t *buf, size_t len);
+int	wire_walk_next(struct wire_walk *w, const uint8_t **env, size_t *len,
+	    const char **why);
+
 #endif /* WIRE_H */
