@@ -30,6 +30,7 @@
 #include "log.h"
 #include "supervisor.pb-c.h"
 #include "validate.h"
+#include "wire-hot.h"
 
 #define SUP_VERSION	1
 
@@ -221,7 +222,13 @@ bout_put(struct bout *o, const ProtobufCMessage *m)
 	size_t	len;
 	int	r;
 
-	if ((len = wire_pack(m, buf)) == 0)
+	if (m->descriptor == &hnd__envelope__descriptor)
+		len = wire_pack_hnd((const Hnd__Envelope *)m, buf);
+	else if (m->descriptor == &bus__envelope__descriptor)
+		len = wire_pack_bus((const Bus__Envelope *)m, buf);
+	else
+		len = wire_pack(m, buf);
+	if (len == 0)
 		return -EMSGSIZE;
 	if (!o->batches)
 		return bout_send(o, buf, len);

@@ -29,6 +29,7 @@
 #include "busdrv.h"
 #include "log.h"
 #include "wire.h"
+#include "wire-hot.h"
 
 #define BUSDRV_VERSION		1
 #define BUSDRV_QUEUE_DEFAULT	16
@@ -168,7 +169,7 @@ busdrv_link_send(Bus__Envelope *env)
 	int	r;
 
 	if (bd.batches) {
-		if ((len = wire_pack(&env->base, buf)) == 0)
+		if ((len = wire_pack_bus(env, buf)) == 0)
 			fatalx("bus %s: message too large", bd.name);
 		if (wire_batch_add(&bd.lbatch, buf, len) == 0)
 			return;

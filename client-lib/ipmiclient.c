@@ -19,6 +19,7 @@
 
 #include "handler.pb-c.h"
 #include "wire.h"
+#include "wire-hot.h"
 
 /* Built with -fvisibility=hidden: only the public API is exported. */
 #pragma GCC visibility push(default)
@@ -621,7 +622,7 @@ ipmic_send_env(struct ipmic *c, Hnd__Envelope *env)
 
 	if (c->sock < 0)
 		return -ENOTCONN;
-	if ((len = wire_pack(&env->base, buf)) == 0)
+	if ((len = wire_pack_hnd(env, buf)) == 0)
 		return -EMSGSIZE;
 	if (!c->batches || c->reading == 0)
 		return ipmic_send_raw(c, buf, len);
