@@ -241,8 +241,8 @@ bout_put(struct bout *o, const ProtobufCMessage *m)
 		wire_batch_reset(o->pend);
 		TAILQ_INSERT_TAIL(&bout_dirty, o, dirty);
 	}
-	if (wire_batch_add(o->pend, buf, len) == 0)
-		return 0;
+	if ((r = wire_batch_add(o->pend, buf, len)) <= 0)
+		return r;
 	/* Full: what is in it goes now, m starts the next one. */
 	if ((r = bout_send_batch(o)) < 0)
 		return r;

@@ -171,7 +171,9 @@ busdrv_link_send(Bus__Envelope *env)
 	if (bd.batches) {
 		if ((len = wire_pack_bus(env, buf)) == 0)
 			fatalx("bus %s: message too large", bd.name);
-		if (wire_batch_add(&bd.lbatch, buf, len) == 0)
+		if ((r = wire_batch_add(&bd.lbatch, buf, len)) < 0)
+			fatalx("bus %s: message too large", bd.name);
+		if (r == 0)
 			return;
 		busdrv_link_flush();
 		(void)wire_batch_add(&bd.lbatch, buf, len);

@@ -626,8 +626,8 @@ ipmic_send_env(struct ipmic *c, Hnd__Envelope *env)
 		return -EMSGSIZE;
 	if (!c->batches || c->reading == 0)
 		return ipmic_send_raw(c, buf, len);
-	if (wire_batch_add(&c->batch, buf, len) == 0)
-		return 0;
+	if ((r = wire_batch_add(&c->batch, buf, len)) <= 0)
+		return r;
 	if ((r = ipmic_flush(c)) < 0)
 		return r;
 	(void)wire_batch_add(&c->batch, buf, len);

@@ -125,6 +125,12 @@ validate_from_handler(const Hnd__Envelope *e, char *why, size_t len)
 		return 0;
 	case HND__ENVELOPE__BODY__NOT_SET:
 		return validate_fail(why, len, "envelope with no body");
+	case HND__ENVELOPE__BODY_BATCH:
+		/* Receivers walk batches before unpacking (wire_walk);
+		 * one that protobuf-c finds here was hidden behind other
+		 * bytes or nested in a batch. */
+		return validate_fail(why, len, "batch envelope where one "
+		    "message belongs");
 	default:
 		return validate_fail(why, len, "message %d not allowed from "
 		    "a handler", (int)e->body_case);
@@ -156,6 +162,12 @@ validate_from_broker(const Hnd__Envelope *e, char *why, size_t len)
 		return 0;
 	case HND__ENVELOPE__BODY__NOT_SET:
 		return validate_fail(why, len, "envelope with no body");
+	case HND__ENVELOPE__BODY_BATCH:
+		/* Receivers walk batches before unpacking (wire_walk);
+		 * one that protobuf-c finds here was hidden behind other
+		 * bytes or nested in a batch. */
+		return validate_fail(why, len, "batch envelope where one "
+		    "message belongs");
 	default:
 		return validate_fail(why, len, "message %d not allowed from "
 		    "the broker", (int)e->body_case);
@@ -244,6 +256,12 @@ validate_from_driver(const Bus__Envelope *e, char *why, size_t len)
 		return 0;
 	case BUS__ENVELOPE__BODY__NOT_SET:
 		return validate_fail(why, len, "envelope with no body");
+	case BUS__ENVELOPE__BODY_BATCH:
+		/* Receivers walk batches before unpacking (wire_walk);
+		 * one that protobuf-c finds here was hidden behind other
+		 * bytes or nested in a batch. */
+		return validate_fail(why, len, "batch envelope where one "
+		    "message belongs");
 	default:
 		return validate_fail(why, len, "message %d not allowed from "
 		    "a bus driver", (int)e->body_case);

@@ -370,6 +370,8 @@ wire_batch_add(struct wire_batch *b, const uint8_t *env, size_t len)
 	size_t	need = 1 + wire_varint_len(len) + len;
 	uint8_t	*p;
 
+	if (len == 0 || len > WIRE_MSG_MAX)
+		return -EMSGSIZE;
 	if (b->count > 0 && (b->count >= WIRE_BATCH_MAX ||
 	    WIRE_BATCH_HDR + b->len + need > WIRE_MSG_MAX))
 		return 1;
@@ -389,6 +391,10 @@ wire_batch_datagram(struct wire_batch *b, size_t *len)
 {
 	uint8_t	*start;
 
+	if (b->count == 0) {
+		*len = 0;
+		return NULL;
+	}
 	if (b->count == 1) {
 		*len = b->first_len;
 		return b->buf + WIRE_BATCH_HDR + 1 +

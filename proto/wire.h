@@ -88,7 +88,8 @@ int	wire_set_nonblock(int fd);
  * to WIRE_RECV_MANY), and a count below that means the socket is drained,
  * so no second call is needed to find EAGAIN. No fds. Returns the count,
  * or -errno (-EAGAIN: nothing waiting). len[i] is 0 when the peer is gone
- * (nothing after it is valid) and -EMSGSIZE for a datagram cut short.
+ * (it and every slot after it; the count then says nothing about what
+ * is left) and -EMSGSIZE for a datagram cut short.
  */
 #define WIRE_RECV_MANY	8
 struct wire_rbufs {
@@ -130,10 +131,12 @@ wire_batch_reset(struct wire_batch *b)
 {
 	b->len = b->count = b->first_len = 0;
 }
-/* Append one packed envelope (at most WIRE_MSG_MAX bytes). Returns 0, or
- * 1 when it does not fit: send the batch, reset it, and add again. */
+/* Append one packed envelope (1 to WIRE_MSG_MAX bytes). Returns 0, 1
+ * when it does not fit (send the batch, reset it, add again), or -EMSGSIZE
+ * for an envelope no batch can hold. */
 int	wire_batch_add(struct wire_batch *b, const uint8_t *env, size_t len);
-/* The datagram to send: the one envelope as it is, or the batch. */
+/* The datagram to send: the one envelope as it is, or the batch; NULL
+ * (and *len 0) for an empty batch, which is never sent. */
 const uint8_t *wire_batch_datagram(struct wire_batch *b, size_t *len);
 
 /*
