@@ -414,6 +414,9 @@ busdrv_frame(const uint8_t *frame, size_t len)
 
 /* The kernel's IPMB queue holds 256 frames: a backlog is read whole. */
 #define BUSDRV_BACKLOG	256
+/* Rounds a batch for the broker may wait for more while the device keeps
+ * waking the driver (a device always ready must not hold it back). */
+#define BUSDRV_PEEKS_MAX	16
 
 static void
 busdrv_read(void)
@@ -866,6 +869,7 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 	char		procname[80];
 	int		timeout;
 	bool		retry, peek, peeked = false;
+	int		peeks = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&bd, 0, sizeof(bd));
@@ -906,9 +910,12 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 		 * at a time goes at once, costing no extra call.
 		 */
 		peek = bd.lbatch.count > 0 && !peeked &&
-		    bd.inuse > bd.lbatch.count;
-		if (!peek)
+		    bd.inuse > bd.lbatch.count && peeks < BUSDRV_PEEKS_MAX;
+		if (!peek) {
 			busdrv_link_flush();
+			peeks = 0;
+		} else
+			peeks++;
 		peeked = false;
 		/* Until the broker welcomes us, host requests wait in the
 		 * device rather than being answered busy (a restart). */
