@@ -180,6 +180,7 @@ struct rawh {
 	uint32_t	default_deadline_ms;
 	uint32_t	internal_channel;
 	uint32_t	broker_pid;
+	bool		broker_batches;	/* Welcome said it takes batches */
 };
 
 struct rawh_result {
@@ -218,7 +219,13 @@ Hnd__Key rawh_key(uint32_t netfn, bool any_cmd, uint32_t cmd);
 /* Connect, Hello{1, name}, wait for Welcome. 0 or -1. */
 int	rawh_connect(struct rawh *h, const char *sock, const char *name,
 	    int timeout_ms);
+/* The same, saying in Hello that this client takes batch envelopes. */
+int	rawh_connect_batches(struct rawh *h, const char *sock,
+	    const char *name, int timeout_ms);
 void	rawh_close(struct rawh *h);
+/* The next datagram as bytes (buf: WIRE_MSG_MAX + 1): its length, or
+ * RAWH_TIMEOUT / RAWH_EOF / RAWH_ERROR. */
+ssize_t	rawh_recv_datagram(struct rawh *h, uint8_t *buf, int timeout_ms);
 /* Receive one envelope; free it with hnd__envelope__free_unpacked(). */
 int	rawh_recv(struct rawh *h, Hnd__Envelope **env, int timeout_ms);
 /* Register (or, with default_route, take the default route) and wait for

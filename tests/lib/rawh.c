@@ -98,15 +98,16 @@ rawh_send_env(struct rawh *h, Hnd__Envelope *env)
 	return wire_send(h->fd, &env->base, NULL, 0) == 0 ? 0 : -1;
 }
 
-int
-rawh_connect(struct rawh *h, const char *sock, const char *name,
-    int timeout_ms)
+static int
+rawh_connect_as(struct rawh *h, const char *sock, const char *name,
+    int timeout_ms, bool batches)
 {
 	Hnd__Envelope	 env = HND__ENVELOPE__INIT;
 	Hnd__Hello	 hello = HND__HELLO__INIT;
 	Hnd__Envelope	*in = NULL;
 
 	memset(h, 0, sizeof(*h));
+	hello.batches = batches;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	if ((h->fd = raw_connect(sock, timeout_ms)) < 0)
 		return -1;
@@ -127,8 +128,31 @@ rawh_connect(struct rawh *h, const char *sock, const char *name,
 	h->default_deadline_ms = in->welcome->default_deadline_ms;
 	h->internal_channel = in->welcome->internal_channel;
 	h->broker_pid = in->welcome->broker_pid;
+	h->broker_batches = in->welcome->batches;
 	hnd__envelope__free_unpacked(in, NULL);
 	return 0;
+}
+
+int
+rawh_connect(struct rawh *h, const char *sock, const char *name,
+    int timeout_ms)
+{
+	return rawh_connect_as(h, sock, name, timeout_ms, false);
+}
+
+int
+rawh_connect_batches(struct rawh *h, const char *sock, const char *name,
+    int timeout_ms)
+{
+	return rawh_connect_as(h, sock, name, timeout_ms, true);
+}
+
+ssize_t
+rawh_recv_datagram(struct rawh *h, uint8_t *buf, int timeout_ms)
+{
+	if (h->fd < 0)
+		return RAWH_EOF;
+	return raw_recv(h->fd, buf, timeout_ms);
 }
 
 void
