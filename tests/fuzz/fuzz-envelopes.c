@@ -16,6 +16,7 @@
  * is refused only when full, and walks back unchanged (up to an element
  * that looks like a batch).
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -258,8 +259,16 @@ static void
 fuzz_batch_put(int proto, const uint8_t *p, size_t n, size_t *nested)
 {
 	size_t	blen;
+	int	r;
 
-	if (wire_batch_add(&fuzz_batch, p, n) != 0) {
+	/* An empty envelope is never a batch element. */
+	if (n == 0) {
+		fuzz_check(wire_batch_add(&fuzz_batch, p, n) == -EMSGSIZE,
+		    "batch took an empty envelope");
+		return;
+	}
+	if ((r = wire_batch_add(&fuzz_batch, p, n)) != 0) {
+		fuzz_check(r == 1, "batch refused an envelope it could hold");
 		/* Refused: 64 held already, or more than one datagram. */
 		blen = fuzz_batch.len + 1 + fuzz_varint_len(n) + n;
 		fuzz_check(fuzz_batch.count == WIRE_BATCH_MAX ||

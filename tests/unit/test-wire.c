@@ -708,3 +708,18 @@ Test(wire, recv_many_reads_datagrams_before_the_close)
 	    rb->len[1]);
 	free(rb);
 }
+
+Test(wire, batch_refuses_empty_and_oversize_envelopes)
+{
+	static struct wire_batch	b;
+	static uint8_t			big[WIRE_MSG_MAX + 1];
+	size_t				len = 99;
+
+	wire_batch_reset(&b);
+	cr_assert_eq(wire_batch_add(&b, big, 0), -EMSGSIZE);
+	cr_assert_eq(wire_batch_add(&b, big, WIRE_MSG_MAX + 1), -EMSGSIZE);
+	cr_assert_eq(b.count, 0, "a refused envelope was counted");
+	/* Nothing in it: no datagram to send. */
+	cr_assert_null(wire_batch_datagram(&b, &len));
+	cr_assert_eq(len, 0);
+}
