@@ -21,6 +21,7 @@
 #include "handler.pb-c.h"
 #include "log.h"
 #include "validate.h"
+#include "wire-hot.h"
 
 #define BUS_VERSION	1
 
@@ -184,7 +185,8 @@ bus_envelope(struct blink *b, const uint8_t *buf, size_t len)
 	Bus__Envelope	*env;
 	char		 why[256];
 
-	env = bus__envelope__unpack(&broker.arena.alloc, len, buf);
+	env = (Bus__Envelope *)wire_unpack(&bus__envelope__descriptor,
+	    &broker.arena.alloc, buf, len);
 	why[0] = '\0';
 	if (env == NULL)
 		snprintf(why, sizeof(why), "message does not decode");

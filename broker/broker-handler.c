@@ -21,6 +21,7 @@
 #include "handler.pb-c.h"
 #include "log.h"
 #include "validate.h"
+#include "wire-hot.h"
 
 #define HANDLER_VERSION		1
 
@@ -255,7 +256,8 @@ handler_envelope(struct hconn *h, const uint8_t *buf, size_t len)
 	Hnd__Envelope	*env;
 	char		 why[256];
 
-	env = hnd__envelope__unpack(&broker.arena.alloc, len, buf);
+	env = (Hnd__Envelope *)wire_unpack(&hnd__envelope__descriptor,
+	    &broker.arena.alloc, buf, len);
 	if (env == NULL) {
 		wire_arena_reset(&broker.arena);
 		handler_drop(h, "message does not decode");

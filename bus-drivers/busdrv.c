@@ -652,7 +652,8 @@ busdrv_link_envelope(const uint8_t *buf, size_t len)
 {
 	Bus__Envelope	*env;
 
-	env = bus__envelope__unpack(&bd.arena.alloc, len, buf);
+	env = (Bus__Envelope *)wire_unpack(&bus__envelope__descriptor,
+	    &bd.arena.alloc, buf, len);
 	if (env == NULL)
 		fatalx("bus %s: broker sent garbage", bd.name);
 	switch (env->body_case) {

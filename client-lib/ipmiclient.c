@@ -1191,7 +1191,8 @@ ipmic_handle(struct ipmic *c, const uint8_t *buf, size_t len)
 		a = &nested;
 	}
 	c->arena_busy = 1;
-	if ((env = hnd__envelope__unpack(&a->alloc, len, buf)) == NULL)
+	if ((env = (Hnd__Envelope *)wire_unpack(&hnd__envelope__descriptor,
+	    &a->alloc, buf, len)) == NULL)
 		why = "undecodable message";
 	else if (c->state == IPMIC_HELLO) {
 		if (env->body_case == HND__ENVELOPE__BODY_WELCOME)

@@ -26,6 +26,7 @@
 #include "registry.h"
 #include "validate.h"
 #include "wire.h"
+#include "wire-hot.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,12 +70,13 @@ fuzz_envelope(int proto, struct wire_arena *a, const uint8_t *buf,
 
 	switch (proto) {
 	case 0:
-		if ((m = hnd__envelope__unpack(&a->alloc, len, buf)) &&
-		    validate_from_handler(m, why, sizeof(why)) == 0)
+		if ((m = wire_unpack(&hnd__envelope__descriptor, &a->alloc,
+		    buf, len)) && validate_from_handler(m, why, sizeof(why)) == 0)
 			fuzz_handler_key(m);
 		break;
 	case 1:
-		if ((m = hnd__envelope__unpack(&a->alloc, len, buf)))
+		if ((m = wire_unpack(&hnd__envelope__descriptor, &a->alloc,
+		    buf, len)))
 			(void)validate_from_broker(m, why, sizeof(why));
 		break;
 	case 2:
@@ -82,7 +84,8 @@ fuzz_envelope(int proto, struct wire_arena *a, const uint8_t *buf,
 			(void)validate_from_control(m, why, sizeof(why));
 		break;
 	case 3:
-		if ((m = bus__envelope__unpack(&a->alloc, len, buf)))
+		if ((m = wire_unpack(&bus__envelope__descriptor, &a->alloc,
+		    buf, len)))
 			(void)validate_from_driver(m, why, sizeof(why));
 		break;
 	default:
@@ -348,11 +351,46 @@ fuzz_framed(int proto, const uint8_t *buf, size_t len)
 	free(d);
 }
 
+/*
+ * wire_unpack()'s quick decoder must agree with protobuf-c: whatever it
+ * takes, protobuf-c takes too, and both pack back to the same bytes.
+ */
+static void
+fuzz_quick(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+    size_t len)
+{
+	static uint8_t		 qa[16 * 1024];
+	static uint8_t		 pq[2 * WIRE_MSG_MAX + 64];
+	static uint8_t		 pr[2 * WIRE_MSG_MAX + 64];
+	struct wire_arena	 a;
+	ProtobufCMessage	*q, *r;
+	size_t			 lq, lr;
+
+	wire_arena_init(&a, qa, sizeof(qa));
+	if ((q = wire_unpack_fast(d, &a.alloc, buf, len)) != NULL) {
+		r = protobuf_c_message_unpack(d, NULL, len, buf);
+		fuzz_check(r != NULL,
+		    "quick decoder took what protobuf-c refuses");
+		lq = protobuf_c_message_get_packed_size(q);
+		lr = protobuf_c_message_get_packed_size(r);
+		fuzz_check(lq == lr && lq <= sizeof(pq),
+		    "quick decoder and protobuf-c disagree on the size");
+		fuzz_check(protobuf_c_message_pack(q, pq) == lq &&
+		    protobuf_c_message_pack(r, pr) == lr &&
+		    memcmp(pq, pr, lq) == 0,
+		    "quick decoder and protobuf-c disagree");
+		protobuf_c_message_free_unpacked(r, NULL);
+	}
+	wire_arena_deinit(&a);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > WIRE_MSG_MAX + 1)
 		return 0;
+	fuzz_quick(data[0] & 0x40 ? &bus__envelope__descriptor :
+	    &hnd__envelope__descriptor, data + 1, size - 1);
 	fuzz_datagram(data[0] % 5, data + 1, size - 1);
 	fuzz_framed(data[0] % 5, data + 1, size - 1);
 	fuzz_batched(data[0] % 5, data + 1, size - 1);

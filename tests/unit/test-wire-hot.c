@@ -155,3 +155,97 @@ Test(wire_hot, other_envelopes_go_through_protobuf_c)
 	same_as_protobuf_c(&env.base, wire_pack_hnd(&env, buf), buf,
 	    "Hnd.Goodbye");
 }
+
+/* The quick decoder's result and protobuf-c's pack back to the same bytes. */
+static void
+same_decoding(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+    size_t len, int want_quick, const char *what)
+{
+	static uint8_t		 arena_buf[16384], a1[8192], a2[8192];
+	struct wire_arena	 a;
+	ProtobufCMessage	*q, *r;
+	size_t			 l1, l2;
+
+	wire_arena_init(&a, arena_buf, sizeof(arena_buf));
+	q = wire_unpack_fast(d, &a.alloc, buf, len);
+	cr_assert_eq(q != NULL, want_quick, "%s: quick decoder %s", what,
+	    want_quick ? "gave up" : "took it");
+	if (q == NULL)
+		q = wire_unpack(d, &a.alloc, buf, len);
+	r = protobuf_c_message_unpack(d, NULL, len, buf);
+	cr_assert_not_null(r, "%s: protobuf-c refuses it", what);
+	cr_assert_not_null(q, "%s: wire_unpack refuses it", what);
+	l1 = protobuf_c_message_pack(q, a1);
+	l2 = protobuf_c_message_pack(r, a2);
+	cr_assert(l1 == l2 && memcmp(a1, a2, l1) == 0,
+	    "%s: decoded differently", what);
+	protobuf_c_message_free_unpacked(r, NULL);
+	wire_arena_deinit(&a);
+}
+
+Test(wire_hot, quick_decoder_takes_what_the_writers_write)
+{
+	Hnd__Envelope	env = HND__ENVELOPE__INIT;
+	Hnd__Request	rq = HND__REQUEST__INIT;
+	Hnd__BusFacts	f = HND__BUS_FACTS__INIT;
+	Bus__Envelope	benv = BUS__ENVELOPE__INIT;
+	Bus__Response	brs = BUS__RESPONSE__INIT;
+	uint8_t		buf[WIRE_MSG_MAX];
+	size_t		n;
+
+	rq.id = 0x123456789aull;
+	rq.netfn = 6;
+	rq.cmd = 1;
+	rq.data.data = (uint8_t *)"\x01\x02\x03";
+	rq.data.len = 3;
+	rq.channel = 15;
+	rq.deadline_ms = 4000;
+	f.bus = "bt0";
+	f.medium = 2;
+	f.max_response = 200;
+	rq.facts = &f;
+	env.body_case = HND__ENVELOPE__BODY_REQUEST;
+	env.request = &rq;
+	n = wire_pack_hnd(&env, buf);
+	same_decoding(&hnd__envelope__descriptor, buf, n, 1, "Hnd.Request");
+
+	brs.token = 77;
+	brs.netfn = 6;
+	brs.cmd = 1;
+	brs.cc = 0xc1;
+	benv.body_case = BUS__ENVELOPE__BODY_RESPONSE;
+	benv.response = &brs;
+	n = wire_pack_bus(&benv, buf);
+	same_decoding(&bus__envelope__descriptor, buf, n, 1, "Bus.Response");
+}
+
+Test(wire_hot, quick_decoder_leaves_the_rest_to_protobuf_c)
+{
+	/* Hnd.Response (envelope field 7) with id 1, cc 2 ... */
+	static const uint8_t	out_of_order[] = { 0x3a, 0x04, 0x10, 0x02,
+				    0x08, 0x01 };
+	static const uint8_t	repeated[] = { 0x3a, 0x04, 0x08, 0x01,
+				    0x08, 0x02 };
+	static const uint8_t	unknown[] = { 0x3a, 0x04, 0x08, 0x01,
+				    0x78, 0x05 };
+	static const uint8_t	wide_cc[] = { 0x3a, 0x06, 0x10, 0xff, 0xff,
+				    0xff, 0xff, 0x7f };
+	/* Two members of the envelope's oneof: the last one wins. */
+	static const uint8_t	two_bodies[] = { 0x32, 0x00, 0x3a, 0x02,
+				    0x08, 0x05 };
+	static const uint8_t	plain[] = { 0x3a, 0x04, 0x08, 0x01, 0x10,
+				    0x02 };
+
+	same_decoding(&hnd__envelope__descriptor, out_of_order,
+	    sizeof(out_of_order), 0, "fields out of order");
+	same_decoding(&hnd__envelope__descriptor, repeated, sizeof(repeated),
+	    0, "a field twice");
+	same_decoding(&hnd__envelope__descriptor, unknown, sizeof(unknown), 0,
+	    "an unknown field");
+	same_decoding(&hnd__envelope__descriptor, wide_cc, sizeof(wide_cc),
+	    0, "a uint32 wider than 32 bits");
+	same_decoding(&hnd__envelope__descriptor, two_bodies,
+	    sizeof(two_bodies), 0, "two oneof members");
+	same_decoding(&hnd__envelope__descriptor, plain, sizeof(plain), 1,
+	    "the canonical form");
+}
