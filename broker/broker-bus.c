@@ -235,9 +235,7 @@ bus_envelope(struct blink *b, const uint8_t *buf, size_t len)
 	return b->dead ? -1 : 0;
 }
 
-/* Rounds of receives per wake-up before others get their turn. */
-#define BUS_READ_ROUNDS	4
-
+/* One datagram per wake-up (see handler_dispatch()). */
 static void
 bus_dispatch(int fd, short ev, void *arg)
 {
@@ -247,39 +245,27 @@ bus_dispatch(int fd, short ev, void *arg)
 	const char		*why;
 	char			 msg[96];
 	size_t			 elen;
-	ssize_t			 len;
-	int			 i, n, r, round;
+	ssize_t			 n;
+	int			 r;
 
 	b->in_dispatch = true;
-	for (round = 0; round < BUS_READ_ROUNDS && !b->dead; round++) {
-		n = wire_recv_many(fd, broker.rb);
-		if (n == -EAGAIN)
-			break;
-		if (n < 0) {
-			bus_drop(b, strerror(-n));
-			break;
-		}
-		for (i = 0; i < n && !b->dead; i++) {
-			if ((len = broker.rb->len[i]) <= 0) {
-				if (len == 0)
-					log_info("bus %s: driver link closed",
-					    b->facts.name);
-				bus_drop(b, len == 0 ? "closed" :
-				    "datagram larger than 4096 bytes");
+	n = wire_recv_dgram(fd, broker.rbuf);
+	if (n == 0) {
+		log_info("bus %s: driver link closed", b->facts.name);
+		bus_drop(b, "closed");
+	} else if (n == -EMSGSIZE)
+		bus_drop(b, "datagram larger than 4096 bytes");
+	else if (n < 0 && n != -EAGAIN)
+		bus_drop(b, strerror((int)-n));
+	else if (n > 0) {
+		wire_walk_init(&w, broker.rbuf, (size_t)n);
+		while ((r = wire_walk_next(&w, &e, &elen, &why)) > 0)
+			if (bus_envelope(b, e, elen) < 0)
 				break;
-			}
-			wire_walk_init(&w, broker.rb->buf[i], (size_t)len);
-			while ((r = wire_walk_next(&w, &e, &elen, &why)) > 0)
-				if (bus_envelope(b, e, elen) < 0)
-					break;
-			if (r < 0) {
-				snprintf(msg, sizeof(msg),
-				    "malformed batch: %s", why);
-				bus_drop(b, msg);
-			}
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "malformed batch: %s", why);
+			bus_drop(b, msg);
 		}
-		if ((unsigned int)n < broker.rb->n)
-			break;
 	}
 	b->in_dispatch = false;
 	if (b->dead)

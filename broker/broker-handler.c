@@ -333,47 +333,33 @@ handler_datagram(struct hconn *h, const uint8_t *buf, size_t len)
 	}
 }
 
-/* Rounds of receives per wake-up before others get their turn. */
-#define HANDLER_READ_ROUNDS	4
-
+/*
+ * One datagram per wake-up: the loop is level-triggered and comes back
+ * while more waits, every handler gets its turn, and a handler's library
+ * sends what one of its rounds produced in one datagram anyway.
+ */
 static void
 handler_dispatch(int fd, short ev, void *arg)
 {
 	struct hconn	*h = arg;
-	ssize_t		 len;
-	int		 i, n, round;
+	ssize_t		 n;
 
 	/* Callees may drop h: handler_free() then only marks it dead. */
 	h->in_dispatch = true;
-	for (round = 0; round < HANDLER_READ_ROUNDS && !h->dead; round++) {
-		n = wire_recv_many(fd, broker.rb);
-		if (n == -EAGAIN)
-			break;
-		if (n < 0) {
-			log_warnx("handler %s[%d]: receive: %s", h->name,
-			    (int)h->pid, strerror(-n));
-			handler_free(h);
-			break;
-		}
-		for (i = 0; i < n && !h->dead; i++) {
-			len = broker.rb->len[i];
-			if (len == 0) {
-				if (h->welcomed)
-					log_info("handler %s[%d]: "
-					    "disconnected", h->name,
-					    (int)h->pid);
-				handler_free(h);
-			} else if (len < 0)
-				handler_drop(h,
-				    "datagram larger than 4096 bytes");
-			else
-				handler_datagram(h, broker.rb->buf[i],
-				    (size_t)len);
-		}
-		/* Fewer than asked for: the socket is empty. */
-		if ((unsigned int)n < broker.rb->n)
-			break;
-	}
+	n = wire_recv_dgram(fd, broker.rbuf);
+	if (n == 0) {
+		if (h->welcomed)
+			log_info("handler %s[%d]: disconnected", h->name,
+			    (int)h->pid);
+		handler_free(h);
+	} else if (n == -EMSGSIZE)
+		handler_drop(h, "datagram larger than 4096 bytes");
+	else if (n < 0 && n != -EAGAIN) {
+		log_warnx("handler %s[%d]: receive: %s", h->name, (int)h->pid,
+		    strerror((int)-n));
+		handler_free(h);
+	} else if (n > 0)
+		handler_datagram(h, broker.rbuf, (size_t)n);
 	h->in_dispatch = false;
 	if (h->dead)
 		free(h);

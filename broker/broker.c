@@ -76,7 +76,6 @@ broker_main(int sup_fd)
 	wire_arena_init(&broker.arena, broker.arena_buf,
 	    sizeof(broker.arena_buf));
 	if ((broker.reg = registry_new()) == NULL ||
-	    (broker.rb = wire_rbufs_new(WIRE_RECV_MANY)) == NULL ||
 	    inflight_pool_init(&broker.pool) < 0 ||
 	    stats_init(&broker.stats) < 0)
 		fatalx("out of memory");
@@ -134,7 +133,6 @@ broker_main(int sup_fd)
 	stats_deinit(&broker.stats);
 	wire_arena_deinit(&broker.arena);
 	bout_pool_free();
-	free(broker.rb);
 	close(sup_fd);
 	log_info("stopped");
 	return 0;

@@ -194,7 +194,6 @@ struct broker {
 	struct wire_arena	 arena;
 	uint8_t			 arena_buf[BROKER_ARENA_SIZE];
 	uint8_t			 rbuf[WIRE_MSG_MAX + 1];
-	struct wire_rbufs	*rb;		/* handlers' and drivers' */
 	bool			 quit;
 };
 

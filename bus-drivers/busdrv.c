@@ -78,7 +78,6 @@ static struct busdrv_state {
 	struct wire_queue		 linkq;
 	bool				 batches;	/* the broker takes them */
 	struct wire_batch		 lbatch;	/* to the broker, this round */
-	struct wire_rbufs		*rb;
 	Bus__Stats			 stats;
 	bool				 stats_dirty;
 	uint64_t			 stats_at;
@@ -87,6 +86,7 @@ static struct busdrv_state {
 	uint64_t			 log_quiet[BR_N];
 	struct wire_arena		 arena;	/* broker messages */
 	uint8_t				 arena_buf[8192];
+	uint8_t				 rbuf[WIRE_MSG_MAX + 1];
 	uint8_t				 frame[BUSDRV_FRAME_MAX + 16];
 } bd;
 
@@ -683,6 +683,7 @@ busdrv_link_envelope(const uint8_t *buf, size_t len)
 	wire_arena_reset(&bd.arena);
 }
 
+/* One datagram per wake-up: poll() comes back while more waits. */
 static void
 busdrv_dispatch_link(void)
 {
@@ -690,36 +691,24 @@ busdrv_dispatch_link(void)
 	const uint8_t		*e;
 	const char		*why;
 	size_t			 elen;
-	ssize_t			 len;
-	int			 i, n, r;
+	ssize_t			 n;
+	int			 r;
 
-	for (;;) {
-		n = wire_recv_many(bd.link, bd.rb);
-		if (n == -EAGAIN)
-			return;
-		if (n < 0)
-			fatalx("bus %s: broker link: %s", bd.name,
-			    strerror(-n));
-		for (i = 0; i < n; i++) {
-			if ((len = bd.rb->len[i]) == 0) {
-				log_info("bus %s: broker link closed",
-				    bd.name);
-				exit(0);
-			}
-			if (len < 0)
-				fatalx("bus %s: broker link: %s", bd.name,
-				    strerror((int)-len));
-			wire_walk_init(&w, bd.rb->buf[i], (size_t)len);
-			while ((r = wire_walk_next(&w, &e, &elen, &why)) > 0)
-				busdrv_link_envelope(e, elen);
-			if (r < 0)
-				fatalx("bus %s: broker sent a malformed batch: "
-				    "%s", bd.name, why);
-		}
-		/* Fewer than asked for: the link is empty. */
-		if ((unsigned int)n < bd.rb->n)
-			return;
+	n = wire_recv_dgram(bd.link, bd.rbuf);
+	if (n == -EAGAIN)
+		return;
+	if (n == 0) {
+		log_info("bus %s: broker link closed", bd.name);
+		exit(0);
 	}
+	if (n < 0)
+		fatalx("bus %s: broker link: %s", bd.name, strerror((int)-n));
+	wire_walk_init(&w, bd.rbuf, (size_t)n);
+	while ((r = wire_walk_next(&w, &e, &elen, &why)) > 0)
+		busdrv_link_envelope(e, elen);
+	if (r < 0)
+		fatalx("bus %s: broker sent a malformed batch: %s", bd.name,
+		    why);
 }
 
 /* ---- time ---- */
@@ -889,8 +878,6 @@ busdrv_main(int argc, char *argv[], const struct busdrv_medium *m,
 	if (bd.pend == NULL || bd.outq == NULL)
 		fatalx("out of memory");
 	wire_queue_init(&bd.linkq, BUSDRV_LINKQ_LIMIT);
-	if ((bd.rb = wire_rbufs_new(WIRE_RECV_MANY)) == NULL)
-		fatalx("out of memory");
 	wire_arena_init(&bd.arena, bd.arena_buf, sizeof(bd.arena_buf));
 	busdrv_hello();
 	if (!m->stream) {

@@ -301,6 +301,20 @@ wire_set_nonblock(int fd)
 	return 0;
 }
 
+ssize_t
+wire_recv_dgram(int fd, uint8_t *buf)
+{
+	ssize_t	r;
+
+	do {
+		/* MSG_TRUNC: the datagram's real length, cut or not. */
+		r = recv(fd, buf, WIRE_MSG_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r > WIRE_MSG_MAX ? -EMSGSIZE : r;
+}
+
 struct wire_rbufs *
 wire_rbufs_new(unsigned int n)
 {

@@ -84,6 +84,16 @@ int	wire_send_queued(struct wire_queue *q, int fd,
 int	wire_set_nonblock(int fd);
 
 /*
+ * One datagram without fds, by recv(): cheaper than recvmsg() and
+ * recvmmsg(), which copy a msghdr in per datagram. Returns the length, 0
+ * when the peer is gone, -EMSGSIZE for a datagram over WIRE_MSG_MAX, or
+ * -errno (-EAGAIN: nothing waiting). For level-triggered loops that come
+ * back while more is waiting; senders batch, so one datagram usually
+ * holds all a peer had to say.
+ */
+ssize_t	wire_recv_dgram(int fd, uint8_t *buf);
+
+/*
  * Several datagrams per receive: one recvmmsg() takes what is waiting (up
  * to WIRE_RECV_MANY), and a count below that means the socket is drained,
  * so no second call is needed to find EAGAIN. No fds. Returns the count,
