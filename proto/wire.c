@@ -172,6 +172,13 @@ wire_send_raw(int fd, const uint8_t *buf, size_t len, const int *fds,
 
 	if (nfds > WIRE_FDS_MAX)
 		return -EINVAL;
+	if (nfds == 0) {
+		/* send(): no msghdr to copy in, as sendmsg() would. */
+		do {
+			r = send(fd, buf, len, MSG_NOSIGNAL);
+		} while (r < 0 && errno == EINTR);
+		return r < 0 ? -errno : 0;
+	}
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	if (nfds > 0) {
