@@ -17,7 +17,8 @@ static const size_t	 dlens[] = { 0, 1, 3, 127, 128, 300, 1000, 3500 };
 
 static uint8_t		 data[4096];
 
-static void
+/* Returns the bytes compared (0: too big for a datagram, as expected). */
+static size_t
 same_as_protobuf_c(const ProtobufCMessage *env, size_t got,
     const uint8_t *buf, const char *what)
 {
@@ -30,11 +31,12 @@ same_as_protobuf_c(const ProtobufCMessage *env, size_t got,
 	if (wlen > WIRE_MSG_MAX) {
 		cr_assert_eq(got, 0, "%s: %zu bytes packed into %d", what,
 		    wlen, WIRE_MSG_MAX);
-		return;
+		return 0;
 	}
 	cr_assert_eq(got, wlen, "%s: %zu bytes, protobuf-c %zu", what, got,
 	    wlen);
 	cr_assert_eq(memcmp(buf, want, wlen), 0, "%s: bytes differ", what);
+	return wlen;
 }
 
 Test(wire_hot, handler_request_matches_protobuf_c)
@@ -101,8 +103,9 @@ Test(wire_hot, handler_response_matches_protobuf_c)
 			rs.cc = (uint32_t)(i * 37) & 0xff;
 			rs.data.data = data;
 			rs.data.len = dlens[j];
-			same_as_protobuf_c(&env.base, wire_pack_hnd(&env, buf),
-			    buf, "Hnd.Response");
+			cr_assert_gt(same_as_protobuf_c(&env.base,
+			    wire_pack_hnd(&env, buf), buf, "Hnd.Response"), 0,
+			    "a response of %zu bytes did not pack", dlens[j]);
 		}
 }
 
@@ -127,8 +130,9 @@ Test(wire_hot, bus_request_and_response_match_protobuf_c)
 			rq.rs_addr = 0x20;
 			env.body_case = BUS__ENVELOPE__BODY_REQUEST;
 			env.request = &rq;
-			same_as_protobuf_c(&env.base, wire_pack_bus(&env, buf),
-			    buf, "Bus.Request");
+			cr_assert_gt(same_as_protobuf_c(&env.base,
+			    wire_pack_bus(&env, buf), buf, "Bus.Request"), 0,
+			    "a request of %zu bytes did not pack", dlens[j]);
 			rs.token = widths[i];
 			rs.netfn = rq.netfn;
 			rs.lun = rq.lun;
@@ -138,8 +142,9 @@ Test(wire_hot, bus_request_and_response_match_protobuf_c)
 			rs.data.len = dlens[j];
 			env.body_case = BUS__ENVELOPE__BODY_RESPONSE;
 			env.response = &rs;
-			same_as_protobuf_c(&env.base, wire_pack_bus(&env, buf),
-			    buf, "Bus.Response");
+			cr_assert_gt(same_as_protobuf_c(&env.base,
+			    wire_pack_bus(&env, buf), buf, "Bus.Response"), 0,
+			    "a response of %zu bytes did not pack", dlens[j]);
 		}
 }
 
@@ -157,7 +162,8 @@ Test(wire_hot, other_envelopes_go_through_protobuf_c)
 }
 
 /* The quick decoder's result and protobuf-c's pack back to the same bytes. */
-static void
+/* Returns whether the quick decoder took it. */
+static int
 same_decoding(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
     size_t len, int want_quick, const char *what)
 {
@@ -181,6 +187,7 @@ same_decoding(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
 	    "%s: decoded differently", what);
 	protobuf_c_message_free_unpacked(r, NULL);
 	wire_arena_deinit(&a);
+	return want_quick;
 }
 
 Test(wire_hot, quick_decoder_takes_what_the_writers_write)
@@ -207,7 +214,8 @@ Test(wire_hot, quick_decoder_takes_what_the_writers_write)
 	env.body_case = HND__ENVELOPE__BODY_REQUEST;
 	env.request = &rq;
 	n = wire_pack_hnd(&env, buf);
-	same_decoding(&hnd__envelope__descriptor, buf, n, 1, "Hnd.Request");
+	cr_assert(same_decoding(&hnd__envelope__descriptor, buf, n, 1,
+	    "Hnd.Request"));
 
 	brs.token = 77;
 	brs.netfn = 6;
@@ -216,7 +224,8 @@ Test(wire_hot, quick_decoder_takes_what_the_writers_write)
 	benv.body_case = BUS__ENVELOPE__BODY_RESPONSE;
 	benv.response = &brs;
 	n = wire_pack_bus(&benv, buf);
-	same_decoding(&bus__envelope__descriptor, buf, n, 1, "Bus.Response");
+	cr_assert(same_decoding(&bus__envelope__descriptor, buf, n, 1,
+	    "Bus.Response"));
 }
 
 Test(wire_hot, quick_decoder_leaves_the_rest_to_protobuf_c)
@@ -236,16 +245,16 @@ Test(wire_hot, quick_decoder_leaves_the_rest_to_protobuf_c)
 	static const uint8_t	plain[] = { 0x3a, 0x04, 0x08, 0x01, 0x10,
 				    0x02 };
 
-	same_decoding(&hnd__envelope__descriptor, out_of_order,
-	    sizeof(out_of_order), 0, "fields out of order");
-	same_decoding(&hnd__envelope__descriptor, repeated, sizeof(repeated),
-	    0, "a field twice");
-	same_decoding(&hnd__envelope__descriptor, unknown, sizeof(unknown), 0,
-	    "an unknown field");
-	same_decoding(&hnd__envelope__descriptor, wide_cc, sizeof(wide_cc),
-	    0, "a uint32 wider than 32 bits");
-	same_decoding(&hnd__envelope__descriptor, two_bodies,
-	    sizeof(two_bodies), 0, "two oneof members");
-	same_decoding(&hnd__envelope__descriptor, plain, sizeof(plain), 1,
-	    "the canonical form");
+	cr_assert_not(same_decoding(&hnd__envelope__descriptor, out_of_order,
+	    sizeof(out_of_order), 0, "fields out of order"));
+	cr_assert_not(same_decoding(&hnd__envelope__descriptor, repeated,
+	    sizeof(repeated), 0, "a field twice"));
+	cr_assert_not(same_decoding(&hnd__envelope__descriptor, unknown,
+	    sizeof(unknown), 0, "an unknown field"));
+	cr_assert_not(same_decoding(&hnd__envelope__descriptor, wide_cc,
+	    sizeof(wide_cc), 0, "a uint32 wider than 32 bits"));
+	cr_assert_not(same_decoding(&hnd__envelope__descriptor, two_bodies,
+	    sizeof(two_bodies), 0, "two oneof members"));
+	cr_assert(same_decoding(&hnd__envelope__descriptor, plain,
+	    sizeof(plain), 1, "the canonical form"));
 }
