@@ -187,14 +187,9 @@ bout_send(struct bout *o, const uint8_t *buf, size_t len)
 {
 	int	r;
 
-	if (o->q->head == NULL) {
-		r = wire_send_raw(o->fd, buf, len, NULL, 0);
-		if (r != -EAGAIN)
-			return r;
-	}
-	if ((r = wire_queue_push(o->q, buf, len)) < 0)
+	if ((r = wire_queue_send(o->q, o->fd, buf, len)) < 0)
 		return r;
-	if (!event_pending(o->ev_write, EV_WRITE, NULL))
+	if (o->q->head != NULL && !event_pending(o->ev_write, EV_WRITE, NULL))
 		event_add(o->ev_write, NULL);
 	return 0;
 }

@@ -142,15 +142,12 @@ busdrv_link_flush(void)
 {
 	const uint8_t	*d;
 	size_t		 len;
-	int		 r = -EAGAIN;
+	int		 r;
 
 	if (bd.lbatch.count == 0)
 		return;
 	d = wire_batch_datagram(&bd.lbatch, &len);
-	if (bd.linkq.head == NULL)
-		r = wire_send_raw(bd.link, d, len, NULL, 0);
-	if (r == -EAGAIN)
-		r = wire_queue_push(&bd.linkq, d, len);
+	r = wire_queue_send(&bd.linkq, bd.link, d, len);
 	wire_batch_reset(&bd.lbatch);
 	if (r == -ENOBUFS)
 		log_warnx("bus %s: broker not reading; messages dropped",

@@ -579,12 +579,9 @@ ipmic_pollout(struct ipmic *c)
 static int
 ipmic_send_raw(struct ipmic *c, const uint8_t *buf, size_t len)
 {
-	int	r = -EAGAIN;
+	int	r;
 
-	if (c->outq.head == NULL)
-		r = wire_send_raw(c->sock, buf, len, NULL, 0);
-	if (r == -EAGAIN)
-		r = wire_queue_push(&c->outq, buf, len);
+	r = wire_queue_send(&c->outq, c->sock, buf, len);
 	ipmic_pollout(c);
 	if (r == -EPIPE || r == -ECONNRESET)
 		r = -ENOTCONN;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "wire-hot.h"
+#include "wire-varint.h"
 
 /* Every key here has a field number below 16: one byte. */
 #define KEY(f, t)	((uint8_t)(((f) << 3) | (t)))
@@ -26,23 +27,12 @@
 #define HOT_FIXED	192
 
 static uint8_t *
-hot_varint(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static uint8_t *
 hot_uint(uint8_t *p, unsigned int field, uint64_t v)
 {
 	if (v == 0)
 		return p;
 	*p++ = KEY(field, VARINT);
-	return hot_varint(p, v);
+	return wire_varint_put(p, v);
 }
 
 static uint8_t *
@@ -51,7 +41,7 @@ hot_bytes(uint8_t *p, unsigned int field, const void *d, size_t len)
 	if (len == 0)
 		return p;
 	*p++ = KEY(field, LEN);
-	p = hot_varint(p, len);
+	p = wire_varint_put(p, len);
 	memcpy(p, d, len);
 	return p + len;
 }
@@ -68,7 +58,7 @@ hot_envelope(uint8_t *buf, unsigned int field, const uint8_t *end)
 
 	h = hdr;
 	*h++ = KEY(field, LEN);
-	h = hot_varint(h, len);
+	h = wire_varint_put(h, len);
 	if ((size_t)(h - hdr) + len > WIRE_MSG_MAX)
 		return 0;
 	memmove(buf + (h - hdr), buf + 3, len);
@@ -108,7 +98,7 @@ wire_pack_hnd_request(const Hnd__Envelope *env, uint8_t *buf)
 		q = hot_uint(q, 7, f->max_outstanding);
 		/* A present submessage is written even when empty. */
 		*p++ = KEY(8, LEN);
-		p = hot_varint(p, (size_t)(q - fb));
+		p = wire_varint_put(p, (size_t)(q - fb));
 		memcpy(p, fb, (size_t)(q - fb));
 		p += q - fb;
 	}
@@ -205,26 +195,6 @@ wire_pack_bus(const Bus__Envelope *env, uint8_t *buf)
 
 #define FAST_DEPTH	4
 
-/* A varint of at most max bytes. */
-static int
-fast_varint(const uint8_t **pp, const uint8_t *end, unsigned int max,
-    uint64_t *v)
-{
-	const uint8_t	*p = *pp;
-	uint64_t	 x = 0;
-	unsigned int	 i;
-
-	for (i = 0; i < max && p < end; i++) {
-		x |= (uint64_t)(*p & 0x7f) << (7 * i);
-		if ((*p++ & 0x80) == 0) {
-			*pp = p;
-			*v = x;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static void *
 fast_alloc(ProtobufCAllocator *a, size_t size)
 {
@@ -252,20 +222,20 @@ fast_field(const ProtobufCFieldDescriptor *f, void *m, int wt,
 	case PROTOBUF_C_TYPE_UINT32:
 		/* Five bytes at most and no bits beyond 32: else protobuf-c
 		 * truncates, and matching that is not worth it. */
-		if (wt != 0 || fast_varint(pp, end, 5, &v) < 0 ||
+		if (wt != 0 || wire_varint_get(pp, end, 5, &v) < 0 ||
 		    v > UINT32_MAX)
 			return -1;
 		*(uint32_t *)((char *)m + f->offset) = (uint32_t)v;
 		break;
 	case PROTOBUF_C_TYPE_UINT64:
-		if (wt != 0 || fast_varint(pp, end, 9, &v) < 0)
+		if (wt != 0 || wire_varint_get(pp, end, 9, &v) < 0)
 			return -1;
 		*(uint64_t *)((char *)m + f->offset) = v;
 		break;
 	case PROTOBUF_C_TYPE_BYTES:
 	case PROTOBUF_C_TYPE_STRING:
 	case PROTOBUF_C_TYPE_MESSAGE:
-		if (wt != 2 || fast_varint(pp, end, 4, &v) < 0 ||
+		if (wt != 2 || wire_varint_get(pp, end, 4, &v) < 0 ||
 		    v > (uint64_t)(end - *pp))
 			return -1;
 		if (f->type == PROTOBUF_C_TYPE_BYTES) {
@@ -311,7 +281,7 @@ fast_message(const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
 		return NULL;
 	d->message_init(m);
 	while (p < end) {
-		if (fast_varint(&p, end, 2, &key) < 0)
+		if (wire_varint_get(&p, end, 2, &key) < 0)
 			return NULL;
 		id = (uint32_t)(key >> 3);
 		if (id <= last)

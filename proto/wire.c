@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "wire.h"
+#include "wire-varint.h"
 
 /*
  * The arena hands out 16-byte aligned slices of the caller's buffer. When
@@ -280,20 +281,27 @@ wire_queue_flush(struct wire_queue *q, int fd)
 }
 
 int
-wire_send_queued(struct wire_queue *q, int fd, const ProtobufCMessage *m)
+wire_queue_send(struct wire_queue *q, int fd, const uint8_t *buf, size_t len)
 {
-	uint8_t	buf[WIRE_MSG_MAX];
-	size_t	len;
 	int	r;
 
-	if ((len = wire_pack(m, buf)) == 0)
-		return -EMSGSIZE;
 	if (q->head == NULL) {
 		r = wire_send_raw(fd, buf, len, NULL, 0);
 		if (r != -EAGAIN)
 			return r;
 	}
 	return wire_queue_push(q, buf, len);
+}
+
+int
+wire_send_queued(struct wire_queue *q, int fd, const ProtobufCMessage *m)
+{
+	uint8_t	buf[WIRE_MSG_MAX];
+	size_t	len;
+
+	if ((len = wire_pack(m, buf)) == 0)
+		return -EMSGSIZE;
+	return wire_queue_send(q, fd, buf, len);
 }
 
 int
@@ -367,28 +375,10 @@ wire_recv_many(int fd, struct wire_rbufs *rb)
 	return n;
 }
 
-static size_t
-wire_varint_len(size_t v)
-{
-	return v < 0x80 ? 1 : 2;	/* every length here is < 16384 */
-}
-
-static uint8_t *
-wire_varint_put(uint8_t *p, size_t v)
-{
-	if (v < 0x80) {
-		*p++ = (uint8_t)v;
-		return p;
-	}
-	*p++ = (uint8_t)(v | 0x80);
-	*p++ = (uint8_t)(v >> 7);
-	return p;
-}
-
 int
 wire_batch_add(struct wire_batch *b, const uint8_t *env, size_t len)
 {
-	size_t	need = 1 + wire_varint_len(len) + len;
+	size_t	need = 1 + wire_varint_size(len) + len;
 	uint8_t	*p;
 
 	if (len == 0 || len > WIRE_MSG_MAX)
@@ -419,34 +409,13 @@ wire_batch_datagram(struct wire_batch *b, size_t *len)
 	if (b->count == 1) {
 		*len = b->first_len;
 		return b->buf + WIRE_BATCH_HDR + 1 +
-		    wire_varint_len(b->first_len);
+		    wire_varint_size(b->first_len);
 	}
-	start = b->buf + WIRE_BATCH_HDR - 1 - wire_varint_len(b->len);
+	start = b->buf + WIRE_BATCH_HDR - 1 - wire_varint_size(b->len);
 	start[0] = WIRE_BATCH_KEY;
 	(void)wire_varint_put(start + 1, b->len);
 	*len = b->len + (size_t)(b->buf + WIRE_BATCH_HDR - start);
 	return start;
-}
-
-/* A length varint of at most 4 bytes that fits before end. */
-static int
-wire_varint_get(const uint8_t **pp, const uint8_t *end, size_t *v)
-{
-	const uint8_t	*p = *pp;
-	size_t		 x = 0;
-	int		 shift;
-
-	for (shift = 0; shift < 28; shift += 7) {
-		if (p == end)
-			return -1;
-		x |= (size_t)(*p & 0x7f) << shift;
-		if ((*p++ & 0x80) == 0) {
-			*pp = p;
-			*v = x;
-			return 0;
-		}
-	}
-	return -1;
 }
 
 void
@@ -461,7 +430,7 @@ int
 wire_walk_next(struct wire_walk *w, const uint8_t **env, size_t *len,
     const char **why)
 {
-	size_t	n;
+	uint64_t	n;
 
 	if (w->state == 0) {
 		if (w->p == w->end || w->p[0] != WIRE_BATCH_KEY) {
@@ -472,7 +441,7 @@ wire_walk_next(struct wire_walk *w, const uint8_t **env, size_t *len,
 			return 1;
 		}
 		w->p++;
-		if (wire_varint_get(&w->p, w->end, &n) < 0 ||
+		if (wire_varint_get(&w->p, w->end, 4, &n) < 0 ||
 		    n != (size_t)(w->end - w->p)) {
 			*why = "batch length does not match the datagram";
 			goto bad;
@@ -489,7 +458,7 @@ wire_walk_next(struct wire_walk *w, const uint8_t **env, size_t *len,
 		*why = "batch holds something other than envelopes";
 		goto bad;
 	}
-	if (wire_varint_get(&w->p, w->end, &n) < 0 ||
+	if (wire_varint_get(&w->p, w->end, 4, &n) < 0 ||
 	    n > (size_t)(w->end - w->p)) {
 		*why = "batch element runs past the datagram";
 		goto bad;

@@ -76,8 +76,13 @@ int	wire_queue_push(struct wire_queue *q, const uint8_t *buf, size_t len);
  * -EAGAIN: a still-full socket leaves items queued and returns 0). */
 int	wire_queue_flush(struct wire_queue *q, int fd);
 
-/* Send now, or queue on EAGAIN (and whenever the queue is not empty, to
- * keep order). Returns 0, -EMSGSIZE, -ENOBUFS (queue full) or -errno. */
+/* Send a packed datagram now, or queue it on EAGAIN (and whenever the
+ * queue is not empty, to keep order). Returns 0, -ENOBUFS (queue full) or
+ * -errno. */
+int	wire_queue_send(struct wire_queue *q, int fd, const uint8_t *buf,
+	    size_t len);
+
+/* Pack m and wire_queue_send() it; -EMSGSIZE when it does not pack. */
 int	wire_send_queued(struct wire_queue *q, int fd,
 	    const ProtobufCMessage *m);
 
