@@ -21,6 +21,7 @@
 #include <ipmi/ipmiclient.h>
 
 #include "handler-log.h"
+#include "handler-signal.h"
 
 /*
  * ipmi-handler-app: the Application netfn (0x06) of a minimal BMC.
@@ -263,8 +264,6 @@ static void	app_usage(void) __attribute__((noreturn));
 static void	app_log(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	app_log_lib(enum ipmic_log_level, const char *, void *);
-static void	app_on_signal(int);
-static int	app_signals(void);
 static int	app_config_load(const char *, struct app_device *);
 static void	app_init(struct app_state *);
 static int	app_connect(struct app_state *, const char *);
@@ -336,7 +335,7 @@ main(int argc, char **argv)
 	if (app_config_load(config, &app.dev) != 0)
 		return 1;
 	app_init(&app);
-	if (app_signals() == -1) {
+	if (handler_signals(&app_quit, &app.client) == -1) {
 		app_log(IPMIC_LOG_ERR, "sigaction: %s", strerror(errno));
 		return 1;
 	}
@@ -370,30 +369,6 @@ static void
 app_log_lib(enum ipmic_log_level level, const char *msg, void *arg)
 {
 	app_log(level, "%s", msg);
-}
-
-static void
-app_on_signal(int sig)
-{
-	app_quit = 1;
-	if (app.client != NULL)
-		ipmic_stop(app.client);
-}
-
-/* No SA_RESTART: a signal must interrupt the library's wait. */
-static int
-app_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = app_on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1)
-		return -1;
-	sa.sa_handler = SIG_IGN;
-	return sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Read the config file, or say what is wrong with it. */

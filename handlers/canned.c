@@ -16,6 +16,7 @@
 #include <ipmi/ipmiclient.h>
 
 #include "handler-log.h"
+#include "handler-signal.h"
 
 /*
  * ipmi-handler-canned: answers requests from a table in its config file.
@@ -92,8 +93,6 @@ static void	canned_usage(void) __attribute__((noreturn));
 static void	canned_log(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	canned_log_lib(enum ipmic_log_level, const char *, void *);
-static void	canned_on_signal(int);
-static int	canned_signals(void);
 static int	canned_config_load(const char *, struct canned_table *);
 static int	canned_config_read(FILE *, const char *,
 		    struct canned_table *, char *, size_t);
@@ -140,7 +139,7 @@ main(int argc, char **argv)
 
 	if (canned_config_load(config, &canned.table) != 0)
 		return 1;
-	if (canned_signals() == -1) {
+	if (handler_signals(&canned_quit, &canned.client) == -1) {
 		canned_log(IPMIC_LOG_ERR, "sigaction: %s", strerror(errno));
 		goto out;
 	}
@@ -177,30 +176,6 @@ static void
 canned_log_lib(enum ipmic_log_level level, const char *msg, void *arg)
 {
 	canned_log(level, "%s", msg);
-}
-
-static void
-canned_on_signal(int sig)
-{
-	canned_quit = 1;
-	if (canned.client != NULL)
-		ipmic_stop(canned.client);
-}
-
-/* No SA_RESTART: a signal must interrupt the library's wait. */
-static int
-canned_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = canned_on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1)
-		return -1;
-	sa.sa_handler = SIG_IGN;
-	return sigaction(SIGPIPE, &sa, NULL);
 }
 
 static int

@@ -19,6 +19,7 @@
 #include <ipmi/ipmiclient.h>
 
 #include "handler-log.h"
+#include "handler-signal.h"
 
 #include "sel-store.h"
 
@@ -186,8 +187,6 @@ static void	sel_usage(void) __attribute__((noreturn));
 static void	sel_log(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	sel_log_lib(enum ipmic_log_level, const char *, void *);
-static void	sel_on_signal(int);
-static int	sel_signals(void);
 static time_t	sel_clock_system(void);
 static int	sel_config_load(const char *, struct sel_config *);
 static int	sel_open(struct sel_state *);
@@ -252,7 +251,7 @@ main(int argc, char **argv)
 	sel.clock = sel_clock_system;
 	if (sel_config_load(config, &sel.cfg) != 0)
 		return 1;
-	if (sel_signals() == -1) {
+	if (handler_signals(&sel_quit, &sel.client) == -1) {
 		sel_log(IPMIC_LOG_ERR, "sigaction: %s", strerror(errno));
 		return 1;
 	}
@@ -289,30 +288,6 @@ static void
 sel_log_lib(enum ipmic_log_level level, const char *msg, void *arg)
 {
 	sel_log(level, "%s", msg);
-}
-
-static void
-sel_on_signal(int sig)
-{
-	sel_quit = 1;
-	if (sel.client != NULL)
-		ipmic_stop(sel.client);
-}
-
-/* No SA_RESTART: a signal must interrupt the library's wait. */
-static int
-sel_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = sel_on_signal;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1)
-		return -1;
-	sa.sa_handler = SIG_IGN;
-	return sigaction(SIGPIPE, &sa, NULL);
 }
 
 static time_t
